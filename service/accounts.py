@@ -1,0 +1,81 @@
+"""Creating sites and users: shared by the CLI, `vimod dev` and (later) the admin console."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.security import (
+    hash_api_key,
+    hash_password,
+    new_api_key,
+    new_password,
+    new_public_key,
+)
+from service.storage import Role, Site, User
+from service.storage.tables import DEFAULT_SITE_SETTINGS
+
+
+@dataclass
+class NewSite:
+    site: Site
+    api_key: str  # the secret: shown once, never stored
+
+
+def create_site(
+    session: Session,
+    name: str,
+    domain: str | None = None,
+    allowed_origins: list[str] | None = None,
+) -> NewSite:
+    api_key = new_api_key()
+    site = Site(
+        name=name,
+        domain=domain,
+        api_key_hash=hash_api_key(api_key),
+        api_key_prefix=api_key[:12],
+        public_key=new_public_key(),
+        allowed_origins=list(allowed_origins or ([f"https://{domain}"] if domain else [])),
+        settings=dict(DEFAULT_SITE_SETTINGS),
+    )
+    session.add(site)
+    session.flush()
+    return NewSite(site=site, api_key=api_key)
+
+
+class AccountError(ValueError):
+    pass
+
+
+def create_user(
+    session: Session,
+    username: str,
+    role: str,
+    password: str | None = None,
+    site_ids: list[int] | None = None,
+) -> tuple[User, str | None]:
+    """Create a user; returns the user and the generated password (None if one was given)."""
+    if role not in {r.value for r in Role}:
+        raise AccountError(f"role must be one of {', '.join(r.value for r in Role)}")
+    username = username.strip()
+    if not username or len(username) > 100:
+        raise AccountError("username must be 1-100 characters")
+    if session.scalar(select(User).where(User.username == username)):
+        raise AccountError(f"user {username!r} already exists")
+    generated = None
+    if password is None:
+        password = generated = new_password()
+    if len(password) < 8:
+        raise AccountError("password must be at least 8 characters")
+    sites = []
+    for site_id in site_ids or []:
+        site = session.get(Site, site_id)
+        if site is None:
+            raise AccountError(f"no site with id {site_id}")
+        sites.append(site)
+    user = User(username=username, password_hash=hash_password(password), role=role, sites=sites)
+    session.add(user)
+    session.flush()
+    return user, generated

@@ -1,0 +1,240 @@
+"""POST /api/v1/comments: validate, store (status received), then queue for the worker."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from typing import Any
+
+from apiflask import APIBlueprint
+from flask import current_app, g, request, url_for
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from service import db
+from service.api.schemas import (
+    CommentAccepted,
+    CommentIn,
+    CommentOut,
+    nfc_length,
+    no_control_chars,
+)
+from service.errors import APIError
+from service.limits import client_ip, ip_limit, limiter, site_key, site_limit
+from service.metrics import COMMENTS_ACCEPTED, ENQUEUE_FAILURES, INTAKE_LATENCY
+from service.queueing import enqueue_comment
+from service.security import hash_api_key
+from service.storage import Article, Comment, CommentStatus, Site
+
+bp = APIBlueprint("intake", __name__, url_prefix="/api/v1", tag="Comments")
+
+MAX_IDEMPOTENCY_KEY = 200
+
+
+def _authenticate() -> Site:
+    key = request.headers.get("X-Api-Key")
+    if not key:
+        raise APIError(401, "Missing X-Api-Key header.", fields={"X-Api-Key": "Required."})
+    site = db.session().scalar(select(Site).where(Site.api_key_hash == hash_api_key(key)))
+    if site is None:
+        raise APIError(401, "Unknown or revoked API key.", fields={"X-Api-Key": "Invalid."})
+    return site
+
+
+@bp.before_request
+def _before() -> None:
+    g.intake_started = time.perf_counter()
+    g.site = _authenticate()
+    if request.method == "POST":
+        if request.mimetype != "application/json":
+            raise APIError(
+                415,
+                "Send the comment as JSON with Content-Type: application/json.",
+                fields={"Content-Type": f"Got {request.mimetype or 'nothing'}."},
+            )
+        if request.content_length and request.content_length > current_app.config[
+            "MAX_CONTENT_LENGTH"
+        ]:
+            raise APIError(413, "The request body is too large.")
+        if request.get_json(silent=True) is None:
+            raise APIError(400, "The request body is not valid JSON.", code="invalid_json")
+
+
+def _idempotency_key() -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    try:
+        no_control_chars(key)
+    except Exception:  # noqa: BLE001
+        key = ""
+    if not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY:
+        raise APIError(
+            422,
+            "Invalid Idempotency-Key header.",
+            fields={"Idempotency-Key": f"1-{MAX_IDEMPOTENCY_KEY} printable characters."},
+        )
+    return key
+
+
+def _fingerprint(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(
+        json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()
+    ).hexdigest()
+
+
+def _article(session: Session, site: Site, data: dict[str, Any]) -> Article:
+    external_id = data["id"]
+    query = select(Article).where(Article.site_id == site.id, Article.external_id == external_id)
+    article = session.scalar(query)
+    if article is None:
+        article = Article(
+            site_id=site.id, external_id=external_id, url=data.get("url"), title=data.get("title")
+        )
+        try:
+            with session.begin_nested():
+                session.add(article)
+        except IntegrityError:  # created by a concurrent request: use that one
+            article = session.scalar(query)
+    else:
+        # The site's latest url/title win: articles get retitled.
+        for name in ("url", "title"):
+            if data.get(name) and getattr(article, name) != data[name]:
+                setattr(article, name, data[name])
+    return article
+
+
+def _accepted(comment: Comment) -> tuple[dict, int, dict]:
+    status_url = url_for("intake.get_comment", comment_id=comment.id, _external=True)
+    body = {"id": comment.id, "status": comment.status, "status_url": status_url}
+    return body, 202, {"Location": status_url}
+
+
+def _existing(session: Session, site: Site, key: str, fingerprint: str) -> Comment | None:
+    comment = session.scalar(
+        select(Comment).where(Comment.site_id == site.id, Comment.idempotency_key == key)
+    )
+    if comment is not None and comment.request_fingerprint != fingerprint:
+        raise APIError(
+            409,
+            "This Idempotency-Key was used for a different comment.",
+            code="idempotency_conflict",
+            fields={"Idempotency-Key": "Already used with another payload."},
+        )
+    return comment
+
+
+@bp.post("/comments")
+@limiter.limit(site_limit, key_func=site_key)
+@limiter.limit(ip_limit, key_func=client_ip)
+@bp.input(CommentIn, arg_name="payload")
+@bp.output(CommentAccepted, status_code=202, description="Stored and queued for moderation")
+@bp.doc(
+    security="ApiKeyAuth",
+    responses={
+        400: "Invalid JSON",
+        401: "Missing or unknown API key",
+        409: "Idempotency-Key reused with another payload",
+        413: "Request too large",
+        415: "Not JSON",
+        422: "Invalid fields",
+        429: "Rate limited; see Retry-After",
+    },
+)
+def submit_comment(payload: dict[str, Any]):  # noqa: ANN201
+    """Submit a reader's comment.
+
+    The comment is committed with status `received` before the answer; a worker then
+    analyses it and moves it to the moderation queue. Send an `Idempotency-Key` header
+    to make retries safe: the same key returns the same comment.
+    """
+    site: Site = g.site
+    session = db.session()
+    max_length = int(site.setting("max_length"))
+    if nfc_length(payload["body"]) > max_length:
+        raise APIError(
+            422,
+            "Some fields are invalid.",
+            fields={"body": f"Longer than {max_length} characters."},
+        )
+    key = _idempotency_key()
+    fingerprint = _fingerprint(payload)
+    if key and (found := _existing(session, site, key, fingerprint)):
+        return _accepted(found)
+
+    parent_id = payload.get("parent_id")
+    article = _article(session, site, payload["article"])
+    if parent_id is not None:
+        parent = session.get(Comment, parent_id)
+        if parent is None or parent.site_id != site.id or parent.article_id != article.id:
+            raise APIError(
+                422,
+                "Some fields are invalid.",
+                fields={"parent_id": "No such comment under this article."},
+            )
+    client = payload.get("client") or {}
+    comment = Comment(
+        site_id=site.id,
+        article_id=article.id,
+        parent_id=parent_id,
+        author_name=payload["author"]["name"].strip(),
+        author_email=payload["author"]["email"].strip(),
+        client_ip=client.get("ip") or request.remote_addr,
+        user_agent=client.get("user_agent"),
+        body_original=payload["body"],
+        status=CommentStatus.received,
+        idempotency_key=key,
+        request_fingerprint=fingerprint,
+        enqueue_count=1,
+    )
+    session.add(comment)
+    try:
+        session.commit()
+    except IntegrityError:
+        # Two retries with one Idempotency-Key raced: the other one stored it.
+        session.rollback()
+        if key and (found := _existing(session, site, key, fingerprint)):
+            return _accepted(found)
+        raise
+    if not enqueue_comment(current_app.extensions["vimod.producer"], comment.id):
+        ENQUEUE_FAILURES.inc()
+    COMMENTS_ACCEPTED.labels(site=str(site.id)).inc()
+    return _accepted(comment)
+
+
+@bp.after_request
+def _observe(response):  # noqa: ANN001, ANN202
+    if request.endpoint == "intake.submit_comment" and "intake_started" in g:
+        INTAKE_LATENCY.observe(time.perf_counter() - g.intake_started)
+    return response
+
+
+@bp.get("/comments/<int:comment_id>")
+@bp.output(CommentOut)
+@bp.doc(security="ApiKeyAuth", responses={401: "Bad key", 404: "Not found"})
+def get_comment(comment_id: int):  # noqa: ANN201
+    """A comment's status and, once analysed, the analysis."""
+    comment = db.session().get(Comment, comment_id)
+    if comment is None or comment.site_id != g.site.id:
+        raise APIError(404, f"No comment {comment_id} for this site.")
+    return {
+        "id": comment.id,
+        "status": comment.status,
+        "article": {
+            "id": comment.article.external_id,
+            "url": comment.article.url,
+            "title": comment.article.title,
+        },
+        "author": {"name": comment.author_name, "email": comment.author_email},
+        "parent_id": comment.parent_id,
+        "body": comment.body_original,
+        "body_normalized": comment.body_normalized,
+        "body_published": comment.body_published,
+        "received_at": comment.received_at,
+        "analysed_at": comment.analysed_at,
+        "decided_at": comment.decided_at,
+        "analysis": comment.analysis,
+        "model_version": comment.model_version,
+    }

@@ -1,0 +1,173 @@
+"""Request and response schemas of the intake API. They validate requests and generate
+/api/v1/openapi.json, so the document cannot drift from the code."""
+
+from __future__ import annotations
+
+import ipaddress
+import unicodedata
+from urllib.parse import urlsplit
+
+from apiflask import Schema, fields, validators
+from email_validator import EmailNotValidError, validate_email
+from marshmallow import ValidationError, pre_load
+
+MAX_NAME = 100
+MAX_EMAIL = 320
+MAX_ARTICLE_ID = 200
+MAX_TITLE = 500
+MAX_URL = 2000
+MAX_USER_AGENT = 500
+# A hard ceiling whatever a site's setting; the site's own limit is checked after auth.
+MAX_BODY_CEILING = 20000
+
+# Newline, carriage return and tab are ordinary in a comment; every other control
+# character (and lone surrogates, which no database can store) is refused.
+_ALLOWED_CONTROLS = {"\n", "\r", "\t"}
+
+
+def nfc_length(text: str) -> int:
+    """The length limit counts code points after NFC, as the reader's counter does."""
+    return len(unicodedata.normalize("NFC", text))
+
+
+def no_control_chars(value: str) -> None:
+    for ch in value:
+        cat = unicodedata.category(ch)
+        if (cat == "Cc" and ch not in _ALLOWED_CONTROLS) or cat == "Cs":
+            raise ValidationError(f"Contains a control character (U+{ord(ch):04X}).")
+
+
+def single_line(value: str) -> None:
+    no_control_chars(value)
+    if any(ch in value for ch in "\r\n\t"):
+        raise ValidationError("Must be a single line.")
+
+
+def not_blank(value: str) -> None:
+    if not value.strip():
+        raise ValidationError("Must not be blank.")
+
+
+def max_chars(limit: int):  # noqa: ANN201
+    def check(value: str) -> None:
+        if nfc_length(value) > limit:
+            raise ValidationError(f"Longer than {limit} characters.")
+
+    return check
+
+
+def email_address(value: str) -> None:
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValidationError(f"Not a valid email address: {exc}") from exc
+
+
+def http_url(value: str) -> None:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValidationError("Must be an http(s) URL.")
+
+
+def ip_address(value: str) -> None:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError as exc:
+        raise ValidationError("Not a valid IPv4 or IPv6 address.") from exc
+
+
+class ExternalId(fields.String):
+    """Article ids arrive as strings or integers from CMSs; both are stored as text."""
+
+    def _deserialize(self, value, attr, data, **kwargs):  # noqa: ANN001, ANN202
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class ArticleIn(Schema):
+    id = ExternalId(
+        required=True,
+        validate=[not_blank, single_line, validators.Length(max=MAX_ARTICLE_ID)],
+        metadata={"description": "The site's own id for the article (string or integer)."},
+    )
+    url = fields.String(validate=[http_url, single_line, validators.Length(max=MAX_URL)])
+    title = fields.String(validate=[single_line, max_chars(MAX_TITLE)])
+
+
+class AuthorIn(Schema):
+    name = fields.String(required=True, validate=[not_blank, single_line, max_chars(MAX_NAME)])
+    email = fields.String(
+        required=True, validate=[email_address, validators.Length(max=MAX_EMAIL)]
+    )
+
+
+class ClientIn(Schema):
+    ip = fields.String(validate=ip_address, metadata={"description": "The reader's IP address."})
+    user_agent = fields.String(
+        validate=no_control_chars,
+        metadata={"description": f"The reader's browser; cut to {MAX_USER_AGENT} characters."},
+    )
+
+    @pre_load
+    def _cut_user_agent(self, data, **_kwargs):  # noqa: ANN001, ANN202
+        # A long user agent is no reason to refuse a reader's comment.
+        if isinstance(data, dict) and isinstance(data.get("user_agent"), str):
+            data = {**data, "user_agent": data["user_agent"][:MAX_USER_AGENT]}
+        return data
+
+
+class CommentIn(Schema):
+    article = fields.Nested(ArticleIn, required=True)
+    author = fields.Nested(AuthorIn, required=True)
+    body = fields.String(
+        required=True,
+        validate=[not_blank, no_control_chars, max_chars(MAX_BODY_CEILING)],
+        metadata={"description": "The comment; at most the site's max length (default 2000) "
+                  "characters, counted after NFC normalization."},
+    )
+    parent_id = fields.Integer(strict=True, allow_none=True, validate=validators.Range(min=1))
+    client = fields.Nested(ClientIn)
+
+
+class CommentAccepted(Schema):
+    id = fields.Integer()
+    status = fields.String()
+    status_url = fields.String()
+
+
+class ArticleOut(Schema):
+    id = fields.String()
+    url = fields.String(allow_none=True)
+    title = fields.String(allow_none=True)
+
+
+class AuthorOut(Schema):
+    name = fields.String()
+    email = fields.String()
+
+
+class CommentOut(Schema):
+    id = fields.Integer()
+    status = fields.String()
+    article = fields.Nested(ArticleOut)
+    author = fields.Nested(AuthorOut)
+    parent_id = fields.Integer(allow_none=True)
+    body = fields.String(metadata={"description": "The text exactly as submitted."})
+    body_normalized = fields.String(allow_none=True)
+    body_published = fields.String(allow_none=True)
+    received_at = fields.DateTime()
+    analysed_at = fields.DateTime(allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+    analysis = fields.Dict(allow_none=True)
+    model_version = fields.String(allow_none=True)
+
+
+class ErrorDetail(Schema):
+    code = fields.String()
+    message = fields.String()
+    fields_ = fields.Dict(data_key="fields", keys=fields.String(), values=fields.String())
+
+
+class ErrorOut(Schema):
+    error = fields.Nested(ErrorDetail)

@@ -1,0 +1,123 @@
+"""The `vimod` command line (click)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from service.config import Settings
+
+
+def _sessions(settings: Settings):  # noqa: ANN202
+    from service.storage import make_engine, make_session_factory
+
+    return make_session_factory(make_engine(settings.database_url))
+
+
+@click.group()
+def main() -> None:
+    """vimod: comment moderation for Vietnamese news sites."""
+
+
+@main.command()
+def dev() -> None:
+    """Run everything on one machine: migrations, web, worker, beat (and Redis if
+    REDIS_URL is unset). Ctrl-C stops it all."""
+    from service.devserver import run_dev
+
+    sys.exit(run_dev())
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply the migrations (DATABASE_URL, default SQLite in the instance folder)."""
+    from service.storage.migrate import upgrade
+
+    upgrade(Settings.from_env().database_url, revision)
+    click.echo(f"database at {revision}", err=True)
+
+
+@main.group()
+def site() -> None:
+    """News sites."""
+
+
+@site.command("create")
+@click.argument("name")
+@click.option("--domain", help="The site's domain, e.g. baohanoi.vn.")
+@click.option(
+    "--origin", "origins", multiple=True,
+    help="An origin allowed to post from the browser (repeatable); default https://DOMAIN.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print {id, api_key, public_key} as JSON.")
+def site_create(name: str, domain: str | None, origins: tuple[str, ...], as_json: bool) -> None:
+    """Create a site and print its secret API key (shown this once only)."""
+    from service.accounts import create_site
+
+    settings = Settings.from_env()
+    with _sessions(settings)() as session:
+        new = create_site(session, name, domain=domain, allowed_origins=list(origins) or None)
+        session.commit()
+        out = {"id": new.site.id, "api_key": new.api_key, "public_key": new.site.public_key}
+    if as_json:
+        click.echo(json.dumps(out))
+    else:
+        click.echo(f"site {out['id']} created: {name}")
+        click.echo(f"secret API key (shown once, keep it safe): {out['api_key']}")
+        click.echo(f"public key (for the browser form): {out['public_key']}")
+
+
+@main.group()
+def user() -> None:
+    """Moderators and admins."""
+
+
+@user.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["moderator", "admin"]), required=True)
+@click.option("--site", "site_ids", type=int, multiple=True, help="Site scope (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print {id, username, password?} as JSON.")
+def user_create(username: str, role: str, site_ids: tuple[int, ...], as_json: bool) -> None:
+    """Create a user. The password is read from stdin when piped; otherwise one is
+    generated and printed once."""
+    from service.accounts import AccountError, create_user
+
+    password = None
+    if not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\r\n") or None
+    settings = Settings.from_env()
+    with _sessions(settings)() as session:
+        try:
+            new_user, generated = create_user(session, username, role, password, list(site_ids))
+        except AccountError as exc:
+            raise click.ClickException(str(exc)) from exc
+        session.commit()
+        out = {"id": new_user.id, "username": new_user.username, "role": new_user.role}
+    if generated:
+        out["password"] = generated
+    if as_json:
+        click.echo(json.dumps(out))
+    else:
+        click.echo(f"user {out['id']} created: {username} ({role})")
+        if generated:
+            click.echo(f"password (shown once): {generated}")
+
+
+def _attach_optional_groups() -> None:
+    # The Vietnamese text layer brings its own command group.
+    try:
+        from models.cli import diacritics
+    except ImportError:
+        return
+    main.add_command(diacritics)
+
+
+_attach_optional_groups()

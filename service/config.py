@@ -1,0 +1,77 @@
+"""Configuration from environment variables (all documented in README.md)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def instance_path() -> Path:
+    return Path(os.environ.get("VIMOD_INSTANCE", "instance")).resolve()
+
+
+def _secret_key(instance: Path) -> str:
+    """SECRET_KEY from the environment, else one generated once and kept in the instance folder."""
+    if key := os.environ.get("SECRET_KEY"):
+        return key
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # O_EXCL: two processes starting together must agree on one key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be an integer, got {raw!r}") from exc
+
+
+@dataclass
+class Settings:
+    instance: Path
+    database_url: str
+    redis_url: str
+    secret_key: str
+    port: int = 5000
+    ratelimit_ip: str = "30 per minute"
+    ratelimit_site: str = "6000 per minute"
+    ratelimit_enabled: bool = True
+    max_request_bytes: int = 64 * 1024
+    sweep_after_seconds: int = 120
+    sweep_interval_seconds: int = 60
+    default_max_length: int = 2000
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, **overrides) -> Settings:
+        instance = Path(overrides.pop("instance", None) or instance_path())
+        values = dict(
+            instance=instance,
+            database_url=os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'vimod.db'}",
+            redis_url=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
+            secret_key=overrides.pop("secret_key", None) or _secret_key(instance),
+            port=_int("VIMOD_PORT", 5000),
+            ratelimit_ip=os.environ.get("VIMOD_RATELIMIT_IP", "30 per minute"),
+            ratelimit_site=os.environ.get("VIMOD_RATELIMIT_SITE", "6000 per minute"),
+            ratelimit_enabled=os.environ.get("VIMOD_RATELIMIT_ENABLED", "1") not in ("0", "false"),
+            max_request_bytes=_int("VIMOD_MAX_REQUEST_BYTES", 64 * 1024),
+            sweep_after_seconds=_int("VIMOD_SWEEP_AFTER", 120),
+            sweep_interval_seconds=_int("VIMOD_SWEEP_INTERVAL", 60),
+        )
+        values.update(overrides)
+        return cls(**values)

@@ -1,0 +1,114 @@
+"""One JSON error shape for every failure: {"error": {"code", "message", "fields"}}."""
+
+from __future__ import annotations
+
+import logging
+
+from apiflask import APIFlask
+from apiflask.exceptions import HTTPError
+from flask import request
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from service.metrics import COMMENTS_REFUSED
+
+log = logging.getLogger(__name__)
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "request_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+class APIError(HTTPError):
+    """An error with our own code and per-field messages."""
+
+    def __init__(
+        self,
+        status_code: int,
+        message: str,
+        code: str | None = None,
+        fields: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(status_code, message, headers=headers)
+        self.code = code or _CODES.get(status_code, "error")
+        self.fields = fields or {}
+
+
+def flatten_messages(messages: object, prefix: str = "") -> dict[str, str]:
+    """marshmallow's nested {"author": {"email": ["..."]}} → {"author.email": "..."}."""
+    out: dict[str, str] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = prefix if key == "_schema" else (f"{prefix}.{key}" if prefix else str(key))
+            out.update(flatten_messages(value, name))
+    elif isinstance(messages, list | tuple):
+        if all(isinstance(m, str) for m in messages):
+            out[prefix or "body"] = " ".join(messages)
+        else:
+            for m in messages:
+                out.update(flatten_messages(m, prefix))
+    else:
+        out[prefix or "body"] = str(messages)
+    return out
+
+
+def _payload(status: int, code: str, message: str, fields: dict[str, str]) -> dict:
+    return {"error": {"code": code, "message": message, "fields": fields}}
+
+
+def _count_refusal(status: int, code: str) -> None:
+    if request.endpoint and request.endpoint.endswith("submit_comment") and status >= 400:
+        COMMENTS_REFUSED.labels(reason=code).inc()
+
+
+def init_app(app: APIFlask) -> None:
+    @app.error_processor
+    def _api_error(error: HTTPError):  # noqa: ANN202
+        status = error.status_code
+        if isinstance(error, APIError):
+            code, message, fields = error.code, error.message, error.fields
+        elif status == 422 or (status == 400 and isinstance(error.detail, dict) and error.detail):
+            detail = error.detail or {}
+            if "json" in detail and detail["json"] == ["Invalid JSON body."]:
+                code, message, fields = "invalid_json", "The request body is not valid JSON.", {}
+                status = 400
+            else:
+                inner = detail.get("json", detail) if isinstance(detail, dict) else detail
+                fields = flatten_messages(inner)
+                code, message = "validation_error", "Some fields are invalid."
+        else:
+            code = _CODES.get(status, "error")
+            message = error.message or code
+            fields = {}
+        _count_refusal(status, code)
+        return _payload(status, code, message, fields), status, error.headers
+
+    @app.errorhandler(OperationalError)
+    def _db_unavailable(exc: OperationalError):  # noqa: ANN202
+        log.error("database unavailable: %s", exc)
+        _count_refusal(503, "unavailable")
+        return (
+            _payload(503, "unavailable", "The database is unavailable; retry shortly.", {}),
+            503,
+            {"Retry-After": "5"},
+        )
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):  # noqa: ANN202
+        if isinstance(exc, HTTPException):  # let apiflask turn these into JSON
+            return app.handle_http_exception(exc)
+        log.exception("unhandled error")
+        _count_refusal(500, "internal_error")
+        return _payload(500, "internal_error", "Internal error.", {}), 500

@@ -1,0 +1,48 @@
+"""Publishing work to the Celery workers, by task name, so the web side never imports workers/."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Celery
+
+log = logging.getLogger(__name__)
+
+TASK_PROCESS_COMMENT = "vimod.process_comment"
+TASK_SWEEP_RECEIVED = "vimod.sweep_received"
+QUEUE_MODERATION = "moderation"
+QUEUE_MAINTENANCE = "maintenance"
+
+
+def broker_options() -> dict:
+    # Short socket timeouts: intake must answer 202 (the comment is already
+    # committed) even when Redis is slow or down; the sweep re-enqueues later.
+    return {
+        "broker_transport_options": {
+            "socket_timeout": 2,
+            "socket_connect_timeout": 2,
+            "visibility_timeout": 3600,
+        },
+        "broker_connection_retry_on_startup": True,
+        "task_default_queue": QUEUE_MODERATION,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+    }
+
+
+def make_producer(redis_url: str) -> Celery:
+    producer = Celery("vimod-producer", broker=redis_url)
+    producer.conf.update(broker_options())
+    return producer
+
+
+def enqueue_comment(producer: Celery, comment_id: int) -> bool:
+    """Queue one comment for moderation; False (logged) if the broker is unreachable."""
+    try:
+        producer.send_task(
+            TASK_PROCESS_COMMENT, args=[comment_id], queue=QUEUE_MODERATION, retry=False
+        )
+    except Exception:  # noqa: BLE001 - any broker failure: the sweep will re-enqueue
+        log.warning("could not enqueue comment %s; the sweep will retry", comment_id, exc_info=True)
+        return False
+    return True

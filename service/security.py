@@ -1,0 +1,41 @@
+"""Secrets: site API keys (random, stored as SHA-256) and user passwords (argon2)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_hasher = PasswordHasher()
+
+API_KEY_PREFIX = "vmk_"
+PUBLIC_KEY_PREFIX = "vmp_"
+
+
+def new_api_key() -> str:
+    return API_KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def new_public_key() -> str:
+    return PUBLIC_KEY_PREFIX + secrets.token_urlsafe(12)
+
+
+def hash_api_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def new_password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False

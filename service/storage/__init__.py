@@ -1,0 +1,26 @@
+"""The database layer (SQLAlchemy 2). Not to be confused with the ML models in `models/`."""
+
+from service.storage.engine import make_engine, make_session_factory
+from service.storage.tables import (
+    Article,
+    Base,
+    Comment,
+    CommentStatus,
+    ModerationAction,
+    Role,
+    Site,
+    User,
+)
+
+__all__ = [
+    "Article",
+    "Base",
+    "Comment",
+    "CommentStatus",
+    "ModerationAction",
+    "Role",
+    "Site",
+    "User",
+    "make_engine",
+    "make_session_factory",
+]

@@ -1,0 +1,186 @@
+"""Database tables: sites, articles, comments, the moderation audit trail and users."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC timestamps on every backend (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):  # noqa: ANN001
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect):  # noqa: ANN001
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON}
+
+
+class CommentStatus(enum.StrEnum):
+    received = "received"
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+    auto_approved = "auto_approved"
+    auto_rejected = "auto_rejected"
+    removed = "removed"
+
+
+class Role(enum.StrEnum):
+    moderator = "moderator"
+    admin = "admin"
+
+
+DEFAULT_SITE_SETTINGS: dict[str, Any] = {
+    "max_length": 2000,
+    "premoderation": True,
+    "diacritics_policy": "flag",  # flag | reject | off
+}
+
+
+class Site(Base):
+    __tablename__ = "sites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    domain: Mapped[str | None] = mapped_column(String(255))
+    # Only a SHA-256 of the secret key is kept: the key is random (256 bits), so
+    # a fast hash is as safe as a slow one and costs nothing per request.
+    api_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    api_key_prefix: Mapped[str] = mapped_column(String(16))
+    public_key: Mapped[str] = mapped_column(String(64), unique=True)
+    allowed_origins: Mapped[list] = mapped_column(JSON, default=list)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=lambda: dict(DEFAULT_SITE_SETTINGS))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def setting(self, name: str) -> Any:
+        return (self.settings or {}).get(name, DEFAULT_SITE_SETTINGS.get(name))
+
+
+class Article(Base):
+    __tablename__ = "articles"
+    __table_args__ = (UniqueConstraint("site_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str | None] = mapped_column(String(2000))
+    title: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    site: Mapped[Site] = relationship()
+
+
+class Comment(Base):
+    __tablename__ = "comments"
+    __table_args__ = (
+        UniqueConstraint("site_id", "idempotency_key"),
+        Index("ix_comments_status_enqueued_at", "status", "enqueued_at"),
+        Index("ix_comments_site_status_priority", "site_id", "status", "priority"),
+        Index("ix_comments_article", "article_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="SET NULL"))
+    author_name: Mapped[str] = mapped_column(String(100))
+    author_email: Mapped[str] = mapped_column(String(320))
+    client_ip: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(500))
+    # The text exactly as submitted; never overwritten. The normal form is what
+    # the checks saw; the published text is what readers see once approved.
+    body_original: Mapped[str] = mapped_column(Text)
+    body_normalized: Mapped[str | None] = mapped_column(Text)
+    body_published: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default=CommentStatus.received)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    analysed_at: Mapped[datetime | None]
+    decided_at: Mapped[datetime | None]
+    analysis: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    priority: Mapped[float] = mapped_column(Float, default=0.0)
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    # Hash of the request payload: a retry with the same key must carry the same comment.
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    # When the comment was last put on the queue: the sweep re-enqueues only
+    # comments whose message has had time to be processed and was not.
+    enqueued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    enqueue_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    site: Mapped[Site] = relationship()
+    article: Mapped[Article] = relationship()
+
+
+class ModerationAction(Base):
+    """One row per status change: the audit trail."""
+
+    __tablename__ = "moderation_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(100))  # username, or "system:<phase>"
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    from_status: Mapped[str] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    edited_body: Mapped[str | None] = mapped_column(Text)
+
+
+user_sites = Table(
+    "user_sites",
+    Base.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("site_id", ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20), default=Role.moderator)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    sites: Mapped[list[Site]] = relationship(secondary=user_sites)

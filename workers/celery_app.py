@@ -1,0 +1,43 @@
+"""The Celery application: broker and result settings, queues, and the beat schedule."""
+
+from __future__ import annotations
+
+from celery import Celery
+from kombu import Queue
+
+from service.config import Settings
+from service.queueing import (
+    QUEUE_MAINTENANCE,
+    QUEUE_MODERATION,
+    TASK_SWEEP_RECEIVED,
+    broker_options,
+)
+
+
+def make_celery(settings: Settings | None = None) -> Celery:
+    settings = settings or Settings.from_env()
+    app = Celery("vimod", broker=settings.redis_url, include=["workers.tasks"])
+    app.conf.update(broker_options())
+    app.conf.update(
+        task_queues=[Queue(QUEUE_MODERATION), Queue(QUEUE_MAINTENANCE)],
+        # A task is acknowledged only once it has finished, and a worker killed
+        # mid-task gives its message back: with idempotent tasks, a crash loses nothing.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=4,
+        task_ignore_result=True,
+        worker_hijack_root_logger=False,
+        beat_schedule={
+            "sweep-received": {
+                "task": TASK_SWEEP_RECEIVED,
+                "schedule": float(settings.sweep_interval_seconds),
+                "options": {"queue": QUEUE_MAINTENANCE, "expires": settings.sweep_interval_seconds},
+            }
+        },
+        beat_schedule_filename=str(settings.instance / "celerybeat-schedule"),
+    )
+    app.conf.vimod_settings = settings
+    return app
+
+
+celery = make_celery()

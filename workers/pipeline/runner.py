@@ -1,0 +1,23 @@
+"""Runs the phases in order and hands their results to the policy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from workers.pipeline import normalize, policy
+from workers.pipeline.context import CommentContext, Outcome, PhaseResult
+
+Phase = Callable[[CommentContext, str], PhaseResult]
+
+PHASES: list[Phase] = [normalize.run]
+
+
+def run_pipeline(ctx: CommentContext, phases: list[Phase] | None = None) -> Outcome:
+    text = ctx.body
+    results: list[PhaseResult] = []
+    for phase in phases if phases is not None else PHASES:
+        result = phase(ctx, text)
+        results.append(result)
+        if result.text is not None:
+            text = result.text
+    return policy.decide(ctx, results, text)
