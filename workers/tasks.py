@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
 from datetime import timedelta
 from functools import cache
 
@@ -74,8 +75,9 @@ def process_comment_now(sessions: sessionmaker[Session], comment_id: int) -> str
                 model_version=outcome.model_version,
                 analysed_at=now,
                 decided_at=now if outcome.status != CommentStatus.pending else None,
-                # Auto-approved text is published as normalized; moderators publish otherwise.
-                body_published=outcome.normalized
+                # Auto-approved text is published as the writer typed it (in NFC, with
+                # paragraphs kept); otherwise a moderator publishes it.
+                body_published=unicodedata.normalize("NFC", comment.body_original).strip()
                 if outcome.status == CommentStatus.auto_approved
                 else None,
             )

@@ -1,0 +1,129 @@
+"""End to end with real processes: a Celery worker (and beat) started as subprocesses,
+talking to the same Redis and database as the intake."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from service.storage import Comment
+from tests.helpers import VALID, headers, payload
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(settings) -> dict[str, str]:  # noqa: ANN001
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=settings.database_url,
+        REDIS_URL=settings.redis_url,
+        VIMOD_INSTANCE=str(settings.instance),
+        SECRET_KEY=settings.secret_key,
+        VIMOD_SWEEP_AFTER="1",
+        VIMOD_SWEEP_INTERVAL="1",
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+@pytest.fixture
+def start(settings) -> Iterator[Callable[[str], subprocess.Popen]]:  # noqa: ANN001
+    procs: list[subprocess.Popen] = []
+    settings.instance.mkdir(parents=True, exist_ok=True)
+
+    def _start(kind: str) -> subprocess.Popen:
+        cmd = [sys.executable, "-m", "celery", "-A", "workers.celery_app", kind, "-l", "INFO"]
+        if kind == "worker":
+            cmd += ["-Q", "moderation,maintenance", "-c", "2", "--pool", "prefork",
+                    "--hostname", f"test-{len(procs)}@%h"]
+        else:
+            cmd += ["--schedule", str(settings.instance / "beat-schedule")]
+        log = open(settings.instance / f"{kind}-{len(procs)}.log", "wb")  # noqa: SIM115
+        proc = subprocess.Popen(cmd, env=_env(settings), cwd=ROOT, stdout=log, stderr=log,
+                                start_new_session=True)
+        procs.append(proc)
+        return proc
+
+    yield _start
+    for proc in procs:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def wait_for_status(sessions, comment_id: int, status: str, timeout: float = 45) -> Comment:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with sessions() as s:
+            comment = s.get(Comment, comment_id)
+            if comment.status == status:
+                return comment
+        time.sleep(0.2)
+    raise AssertionError(f"comment {comment_id} still {comment.status!r} after {timeout}s")
+
+
+def test_worker_moves_comments_to_pending(client, site, sessions, start) -> None:  # noqa: ANN001
+    _, key = site
+    start("worker")
+    bodies = [
+        VALID["body"],
+        "Bai viet hay qua, cam on tac gia",  # không dấu
+        "ko bít j lun, thủ tục này có dc làm online ko ạ?",  # teencode
+        "Tho\u0302ng tin ra\u0302\u0301t hu\u031b\u0303u i\u0301ch",  # NFD
+    ]
+    ids = []
+    for body in bodies:
+        r = client.post("/api/v1/comments", json=payload(body=body), headers=headers(key))
+        assert r.status_code == 202
+        ids.append(r.json["id"])
+    for cid in ids:
+        comment = wait_for_status(sessions, cid, "pending")
+        assert comment.analysed_at is not None
+    r = client.get(f"/api/v1/comments/{ids[-1]}", headers=headers(key))
+    assert r.json["status"] == "pending"
+    assert r.json["body_normalized"] == "Thông tin rất hữu ích"
+    assert r.json["analysis"]["flags"] == ["changed_by_normalization"]
+
+
+def test_lost_message_is_recovered_by_the_sweep(
+    client, site, sessions, start, redis_client  # noqa: ANN001
+) -> None:
+    """Redis loses the message (flushed before any worker ran): beat's sweep re-enqueues
+    the comment from the database and a worker finishes it."""
+    _, key = site
+    r = client.post("/api/v1/comments", json=VALID, headers=headers(key))
+    cid = r.json["id"]
+    redis_client.flushdb()
+    time.sleep(1.2)  # older than VIMOD_SWEEP_AFTER=1
+    start("worker")
+    start("beat")
+    comment = wait_for_status(sessions, cid, "pending")
+    assert comment.enqueue_count >= 2
+
+
+def test_killed_worker_loses_nothing(client, site, sessions, start) -> None:  # noqa: ANN001
+    """A worker killed with SIGKILL while comments wait: a new worker plus the sweep
+    still bring every comment to pending."""
+    _, key = site
+    ids = [client.post("/api/v1/comments", json=payload(body=f"Ý kiến số {i}"),
+                       headers=headers(key)).json["id"] for i in range(20)]
+    victim = start("worker")
+    time.sleep(1.5)
+    os.killpg(victim.pid, signal.SIGKILL)
+    victim.wait()
+    start("worker")
+    start("beat")
+    for cid in ids:
+        wait_for_status(sessions, cid, "pending")

@@ -1,0 +1,114 @@
+"""The worker's task logic against a real database (no Celery here: the pipeline is plain code)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from service.storage import Comment, CommentStatus, ModerationAction, Site
+from service.storage.tables import utcnow
+from tests.helpers import VALID, headers, payload
+from workers import pipeline
+from workers.pipeline import CommentContext
+from workers.tasks import find_stuck, process_comment_now
+
+
+def submit(client, key, **changes) -> int:  # noqa: ANN001
+    r = client.post("/api/v1/comments", json=payload(**changes) if changes else VALID,
+                    headers=headers(key))
+    assert r.status_code == 202, r.json
+    return r.json["id"]
+
+
+def actions(sessions, comment_id: int) -> list[ModerationAction]:  # noqa: ANN001
+    with sessions() as s:
+        return list(s.scalars(select(ModerationAction).where(
+            ModerationAction.comment_id == comment_id)))
+
+
+def test_moves_received_to_pending_with_nfc(client, site, sessions) -> None:  # noqa: ANN001
+    _, key = site
+    nfd = "Hoa\u0300 bi\u0300nh  va\u0300   ha\u0323nh phu\u0301c"  # NFD, doubled spaces
+    cid = submit(client, key, body=nfd)
+    assert process_comment_now(sessions, cid) == CommentStatus.pending
+    with sessions() as s:
+        c = s.get(Comment, cid)
+        assert c.status == CommentStatus.pending
+        assert c.body_original == nfd  # never overwritten
+        assert c.body_normalized == "Hòa bình và hạnh phúc"
+        assert c.analysed_at is not None
+        assert c.analysis["flags"] == ["changed_by_normalization"]
+    [audit] = actions(sessions, cid)
+    assert (audit.from_status, audit.to_status) == ("received", "pending")
+    assert audit.actor.startswith("system:")
+
+
+def test_processing_twice_changes_nothing(client, site, sessions) -> None:  # noqa: ANN001
+    _, key = site
+    cid = submit(client, key)
+    assert process_comment_now(sessions, cid) == "pending"
+    with sessions() as s:
+        first = s.get(Comment, cid).analysed_at
+    assert process_comment_now(sessions, cid) == "pending"
+    with sessions() as s:
+        assert s.get(Comment, cid).analysed_at == first
+    assert len(actions(sessions, cid)) == 1
+
+
+def test_concurrent_duplicate_deliveries_write_once(client, site, sessions) -> None:  # noqa: ANN001
+    _, key = site
+    cid = submit(client, key)
+    threads = [threading.Thread(target=process_comment_now, args=(sessions, cid))
+               for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(actions(sessions, cid)) == 1
+
+
+def test_missing_comment_is_ignored(sessions) -> None:  # noqa: ANN001
+    assert process_comment_now(sessions, 424242) is None
+
+
+def test_premoderation_off_auto_approves(client, site, sessions) -> None:  # noqa: ANN001
+    site_id, key = site
+    with sessions() as s:
+        row = s.get(Site, site_id)
+        row.settings = {**row.settings, "premoderation": False}
+        s.commit()
+    cid = submit(client, key)
+    assert process_comment_now(sessions, cid) == CommentStatus.auto_approved
+    with sessions() as s:
+        c = s.get(Comment, cid)
+        assert c.body_published == VALID["body"]
+        assert c.decided_at is not None
+
+
+def test_pipeline_failure_leaves_comment_for_a_moderator(
+    client, site, sessions, monkeypatch  # noqa: ANN001
+) -> None:
+    def broken(ctx: CommentContext, text: str):  # noqa: ANN202
+        raise RuntimeError("model file corrupt")
+
+    monkeypatch.setattr(pipeline.runner, "PHASES", [broken])
+    _, key = site
+    cid = submit(client, key)
+    assert process_comment_now(sessions, cid) == CommentStatus.pending
+    with sessions() as s:
+        c = s.get(Comment, cid)
+        assert c.analysis["flags"] == ["analysis_failed"]
+
+
+def test_sweep_finds_only_stale_received(client, site, sessions) -> None:  # noqa: ANN001
+    _, key = site
+    stale, fresh, done = submit(client, key), submit(client, key), submit(client, key)
+    process_comment_now(sessions, done)
+    with sessions() as s:
+        old = utcnow() - timedelta(minutes=10)
+        s.execute(update(Comment).where(Comment.id.in_([stale, done])).values(enqueued_at=old))
+        s.commit()
+        assert find_stuck(s, timedelta(minutes=2)) == [stale]
+    assert fresh  # queued recently: left to its message
