@@ -33,6 +33,7 @@ __all__ = [
     "has_vietnamese_marks",
     "split_tone",
     "TONE_MARKS",
+    "is_vietnamese_syllable",
 ]
 
 # --- invisible characters -------------------------------------------------
@@ -242,3 +243,15 @@ _VN_MARKED = frozenset(
 def has_vietnamese_marks(word: str) -> bool:
     """True when the word contains a Vietnamese marked letter (á, ơ, đ, ...)."""
     return any(c in _VN_MARKED for c in word)
+
+
+_VN_LOWER_LETTERS = frozenset("abcdđeghiklmnopqrstuvxyăâêôơư")
+
+
+@lru_cache(maxsize=100_000)
+def is_vietnamese_syllable(word: str) -> bool:
+    """True when ``word`` has the shape of one Vietnamese syllable (marks optional)."""
+    base, tone = split_tone(word.lower())
+    if tone == "?" or not base or not all(c in _VN_LOWER_LETTERS for c in base):
+        return False
+    return _tone_index(base) >= 0

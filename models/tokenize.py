@@ -11,7 +11,7 @@ pass ``normalize(text)``). URLs, e-mails and numbers (``1.000.000``, ``12,5``,
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["Token", "tokenize", "words"]
 
@@ -38,8 +38,7 @@ _RE = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     text: str
     kind: str  # word | url | email | number | emoji | punct | other
     start: int
@@ -48,11 +47,8 @@ class Token:
 
 def tokenize(text: str) -> list[Token]:
     """Tokens of ``text`` in order (whitespace skipped)."""
-    out: list[Token] = []
-    for m in _RE.finditer(text):
-        kind = m.lastgroup or "other"
-        out.append(Token(m.group(0), kind, m.start(), m.end()))
-    return out
+    return [Token(m.group(), m.lastgroup or "other", m.start(), m.end())
+            for m in _RE.finditer(text)]
 
 
 def words(text: str) -> list[str]:

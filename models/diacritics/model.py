@@ -1,22 +1,21 @@
 """The diacritics restoration model: data structure, artifact I/O and decoder.
 
-Model ("stripped-context decision list with back-off"):
+Model ("stripped-context classifier with interpolated back-off"):
 
 * every lower-case syllable seen in the corpus is reduced to its *key*
   (``strip_marks``); each key has a candidate list of marked forms, most
-  frequent first, with their counts (unigram level);
-* for an ambiguous syllable, contexts made of the *keys* of its neighbours are
-  looked up, most specific first: ``(-2..+2)``, ``(-2..+1)`` / ``(-1..+2)``,
-  ``(-1..+1)``, ``(-1, 0)`` / ``(0, +1)``; a hit gives the marked form seen
-  most often in that context. Contexts are stored only when they change the
-  answer of the less specific levels (exact back-off pruning at build time),
-  which keeps the artifact small;
-* candidates inconsistent with marks the writer did type are skipped (the hit
-  falls through to the next level, finally to the most frequent consistent
-  candidate).
+  frequent first, with their counts (level 1, unigram);
+* for an ambiguous syllable, the corpus counts of each candidate in contexts
+  made of the *keys* of its neighbours are looked up: ``(-1, 0)`` and
+  ``(0, +1)`` (combined as a product of experts), ``(-1..+1)``, then
+  ``(-2..+1)`` and ``(-1..+2)``. Each level is a Dirichlet-smoothed estimate
+  whose prior is the level below: P_k = (c_k + BETA * P_{k-1}) / (N_k + BETA);
+* the most probable candidate consistent with the marks the writer typed wins.
 
-Context keys are 64-bit hashes of the neighbour key ids; tables are sorted
-``uint64`` arrays searched with ``numpy.searchsorted`` for a whole text at once.
+Context keys are 64-bit hashes of the neighbour key ids; a table stores rows
+(upper 32 bits of the hash, candidate index, log-quantized count) sorted by
+fingerprint and is searched with ``numpy.searchsorted`` for a whole text at
+once. Low-count rows of the widest contexts are pruned at build time.
 """
 
 from __future__ import annotations
@@ -35,16 +34,17 @@ from models.normalize import normalize_syllable, strip_marks
 
 BOUNDARY = 0
 UNK = 1
-# (name, offsets) from the least to the most specific; siblings share a rank
-LEVELS: list[tuple[str, tuple[int, ...], int]] = [
-    ("l2l", (-1, 0), 2),
-    ("l2r", (0, 1), 2),
-    ("l3", (-1, 0, 1), 3),
-    ("l4l", (-2, -1, 0, 1), 4),
-    ("l4r", (-1, 0, 1, 2), 4),
-    ("l5", (-2, -1, 0, 1, 2), 5),
+# (name, offsets); interpolation chain l1 -> (l2l*l2r) -> l3 -> (l4l*l4r)
+LEVELS: list[tuple[str, tuple[int, ...]]] = [
+    ("l2l", (-1, 0)),
+    ("l2r", (0, 1)),
+    ("l3", (-1, 0, 1)),
+    ("l4l", (-2, -1, 0, 1)),
+    ("l4r", (-1, 0, 1, 2)),
 ]
 PAD = 2
+MAXC = 24  # candidate forms kept per syllable key
+BETA = 2.0  # Dirichlet prior weight of the back-off distribution
 _M1 = np.uint64(0x9E3779B97F4A7C15)
 _M2 = np.uint64(0xBF58476D1CE4E5B9)
 _M3 = np.uint64(0x94D049BB133111EB)
@@ -58,7 +58,7 @@ def context_hash(padded: np.ndarray, offsets: tuple[int, ...], n: int, salt: int
 
     ``padded`` holds the sequence with PAD boundary ids on both sides.
     """
-    h = np.full(n, np.uint64(salt) * _M1, dtype=np.uint64)
+    h = np.full(n, np.uint64((salt * 0x9E3779B97F4A7C15) % 2**64), dtype=np.uint64)
     with np.errstate(over="ignore"):
         for off in offsets:
             x = padded[PAD + off: PAD + off + n].astype(np.uint64)
@@ -71,20 +71,59 @@ def context_hash(padded: np.ndarray, offsets: tuple[int, ...], n: int, salt: int
     return h
 
 
+def encode_count(c: np.ndarray) -> np.ndarray:
+    """Counts -> uint8 (exact up to 16, then log scale)."""
+    c = np.asarray(c, dtype=np.float64)
+    q = np.where(c <= 16, c, 16 + np.round(np.log2(np.maximum(c, 1) / 16) * 16))
+    return np.minimum(q, 255).astype(np.uint8)
+
+
+_DECODE = np.array([float(q) if q <= 16 else 16 * 2 ** ((q - 16) / 16) for q in range(256)])
+
+
 @dataclass
 class Table:
-    keys: np.ndarray  # sorted uint64
-    best: np.ndarray  # uint8 candidate index
-    conf: np.ndarray  # uint8, share of best form in that context * 255
+    """Rows (candidate index, count) grouped by context fingerprint (CSR layout).
 
-    def lookup(self, h: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if len(self.keys) == 0:
-            z = np.zeros(len(h), dtype=bool)
-            return z, np.zeros(len(h), np.int16), np.zeros(len(h), np.uint8)
-        idx = np.searchsorted(self.keys, h)
-        idx[idx >= len(self.keys)] = 0
-        hit = self.keys[idx] == h
-        return hit, self.best[idx].astype(np.int16), self.conf[idx]
+    ``fp`` holds the distinct fingerprints (upper 32 bits of the context hash),
+    sorted; the rows of ``fp[i]`` are ``start[i]:start[i + 1]``.
+    """
+
+    fp: np.ndarray  # uint32, sorted, distinct
+    start: np.ndarray  # int64, len(fp) + 1
+    cand: np.ndarray  # uint8
+    count: np.ndarray  # float64 decoded counts
+
+    @classmethod
+    def from_rows(cls, fp: np.ndarray, cand: np.ndarray, count: np.ndarray) -> Table:
+        """From rows sorted by fingerprint."""
+        new = np.ones(len(fp), dtype=bool)
+        new[1:] = fp[1:] != fp[:-1]
+        starts = np.flatnonzero(new)
+        return cls(fp[starts], np.append(starts, len(fp)).astype(np.int64), cand, count)
+
+    def counts_for(self, h: np.ndarray, n_cand: int) -> np.ndarray:
+        """Matrix [len(h), n_cand] of counts of each candidate in each context."""
+        out = np.zeros((len(h), n_cand))
+        if len(self.fp) == 0 or len(h) == 0:
+            return out
+        f = (h >> np.uint64(32)).astype(np.uint32)
+        i = np.searchsorted(self.fp, f)
+        i[i >= len(self.fp)] = 0
+        hit = np.flatnonzero(self.fp[i] == f)
+        if len(hit) == 0:
+            return out
+        lo = self.start[i[hit]]
+        width = self.start[i[hit] + 1] - lo
+        m = min(int(width.max()), MAXC)
+        idx = lo[:, None] + np.arange(m)[None, :]
+        ok = np.arange(m)[None, :] < width[:, None]
+        idx = np.where(ok, idx, 0)
+        c = self.cand[idx].astype(np.intp)
+        ok &= c < n_cand
+        rows = np.broadcast_to(hit[:, None], idx.shape)
+        out[rows[ok], c[ok]] = self.count[idx[ok]]
+        return out
 
 
 _WORD_RE = re.compile(r"[^\W\d_]+", re.UNICODE)
@@ -131,6 +170,15 @@ class Model:
         self.counts = counts
         self.tables = tables
         self.meta = meta
+        uni = np.zeros((len(keys), MAXC))
+        for i, ns in enumerate(counts):
+            if ns:
+                uni[i, :len(ns)] = ns
+        tot = uni.sum(1, keepdims=True)
+        self.unigram = uni / np.maximum(tot, 1)
+        self.n_cands = np.array([len(c) for c in cands], dtype=np.int64)
+        # marked form -> its index in its key's candidate list
+        self.form_index = {c: j for cs in cands for j, c in enumerate(cs)}
 
     # -- artifact -----------------------------------------------------------
     def save(self, path: str) -> None:
@@ -141,11 +189,12 @@ class Model:
         arrays = {"vocab": np.frombuffer(vocab, dtype=np.uint8),
                   "meta": np.frombuffer(json.dumps(self.meta).encode(), dtype=np.uint8)}
         for name, t in self.tables.items():
-            arrays[f"{name}_keys"] = t.keys
-            arrays[f"{name}_best"] = t.best
-            arrays[f"{name}_conf"] = t.conf
+            arrays[f"{name}_fpdelta"] = np.diff(t.fp.astype(np.int64), prepend=0).astype(np.uint32)
+            arrays[f"{name}_width"] = np.diff(t.start).astype(np.uint8)
+            arrays[f"{name}_cand"] = t.cand
+            arrays[f"{name}_count"] = encode_count(t.count)
         with open(path, "wb") as f:
-            np.savez(f, **arrays)
+            np.savez_compressed(f, **arrays)
 
     @classmethod
     def load(cls, path_or_file) -> Model:
@@ -153,9 +202,13 @@ class Model:
             vocab = gzip.decompress(z["vocab"].tobytes()).decode("utf-8")
             meta = json.loads(z["meta"].tobytes().decode())
             tables = {}
-            for name, _offs, _r in LEVELS:
-                if f"{name}_keys" in z:
-                    tables[name] = Table(z[f"{name}_keys"], z[f"{name}_best"], z[f"{name}_conf"])
+            for name, _offs in LEVELS:
+                if f"{name}_fpdelta" in z:
+                    fp = np.cumsum(z[f"{name}_fpdelta"].astype(np.uint64)).astype(np.uint32)
+                    start = np.zeros(len(fp) + 1, dtype=np.int64)
+                    np.cumsum(z[f"{name}_width"], out=start[1:])
+                    tables[name] = Table(fp, start, z[f"{name}_cand"],
+                                         _DECODE[z[f"{name}_count"]])
         keys = ["", ""]
         cands: list[list[str]] = [[], []]
         counts: list[list[int]] = [[], []]
@@ -178,56 +231,39 @@ class Model:
         ids = [BOUNDARY if s == "" else get(s, UNK) for s in syllables]
         return np.array([BOUNDARY] * PAD + ids + [BOUNDARY] * PAD, dtype=np.int64)
 
-    def predict(self, padded: np.ndarray, n: int) -> list[np.ndarray]:
-        """Per level (LEVELS order): (hit, best, conf) arrays for positions 0..n-1."""
-        out = []
-        for salt, (name, offs, _rank) in enumerate(LEVELS):
+    def distributions(self, padded: np.ndarray, n: int, pos: np.ndarray) -> np.ndarray:
+        """P(candidate | stripped context) for positions ``pos`` (0-based, < n).
+
+        Rows are indexed like ``self.cands[key]`` (padded to MAXC with zeros).
+        """
+        kids = padded[PAD + pos]
+        p1 = self.unigram[kids]
+        valid = p1 > 0
+        k = MAXC
+        cnt = {}
+        for salt, (name, offs) in enumerate(LEVELS):
             t = self.tables.get(name)
             if t is None:
-                out.append(None)
                 continue
-            out.append(t.lookup(context_hash(padded, offs, n, salt + 1)))
-        return out
+            h = context_hash(padded, offs, n, salt + 1)[pos]
+            cnt[name] = t.counts_for(h, k)
 
-    def decide(self, levels: list, pos_typed: list[tuple[int, int, str]]) -> dict[int, tuple[int, float]]:
-        """Choose a candidate index for each (position, key id, typed lower-case form).
+        def interp(name: str, prior: np.ndarray) -> np.ndarray:
+            c = cnt.get(name)
+            if c is None:
+                return prior
+            c = c * valid
+            return (c + BETA * prior) / (c.sum(1, keepdims=True) + BETA)
 
-        Returns {position: (candidate index or -1, confidence 0..1)}.
-        """
-        res: dict[int, tuple[int, float]] = {}
-        # ranks from most to least specific
-        order = [[5], [3, 4], [2], [0, 1]]
-        for pos, kid, typed in pos_typed:
-            cands = self.cands[kid]
-            free = typed.isascii()
-            chosen = -1
-            conf = 0.0
-            for group in order:
-                best_here = None
-                for li in group:
-                    lv = levels[li]
-                    if lv is None or not lv[0][pos]:
-                        continue
-                    b = int(lv[1][pos])
-                    if b >= len(cands):
-                        continue
-                    if not free and not compatible(typed, cands[b]):
-                        continue
-                    c = lv[2][pos] / 255.0
-                    if best_here is None or c > best_here[1]:
-                        best_here = (b, c)
-                if best_here is not None:
-                    chosen, conf = best_here
-                    break
-            if chosen < 0:
-                ns = self.counts[kid]
-                tot = sum(ns) or 1
-                for i, c in enumerate(cands):
-                    if free or compatible(typed, c):
-                        chosen, conf = i, ns[i] / tot
-                        break
-            res[pos] = (chosen, conf)
-        return res
+        def product(a: np.ndarray, b: np.ndarray, prior: np.ndarray) -> np.ndarray:
+            x = np.where(valid, a * b / np.maximum(prior, 1e-12), 0.0)
+            return x / np.maximum(x.sum(1, keepdims=True), 1e-300)
+
+        p2 = product(interp("l2l", p1), interp("l2r", p1), p1)
+        p3 = interp("l3", p2)
+        if "l4l" in cnt or "l4r" in cnt:
+            return product(interp("l4l", p3), interp("l4r", p3), p3)
+        return p3
 
 
 def syllable_key(word: str) -> str:

@@ -1,0 +1,119 @@
+"""Diacritics check: is a comment written without the Vietnamese marks it needs?
+
+``check(text)`` returns a :class:`DiacriticsReport`:
+
+* ``unmarked``: the Vietnamese syllables written without marks they need (as
+  typed); a syllable counts when the restorer, using the whole comment as
+  context, prefers a marked form and gives the form as typed a probability
+  below ``P_TYPED_MAX``. Valid unmarked syllables ("anh", "em", "cho") in their
+  usual context therefore do not count;
+* ``ratio``: ``len(unmarked)`` over the Vietnamese syllables of the comment;
+* ``verdict``:
+  - ``not_vietnamese``: no Vietnamese syllable left after removing English /
+    foreign words, or a text mostly made of English words;
+  - ``too_short``: fewer than ``MIN_SYLLABLES`` Vietnamese syllables;
+  - ``missing``: the comment has no marked syllable and some syllable needs a
+    mark, or it has some but ``ratio >= MISSING_RATIO`` ("mostly");
+  - ``ok`` otherwise.
+
+Never counted: URLs, e-mails, numbers, emoji, punctuation, English/foreign
+words, teencode abbreviations ("ko", "dc"), and capitalised words inside a
+sentence (names) unless the whole comment is in capitals.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from models.diacritics.restorer import WordDecision, restore_words
+from models.normalize import has_vietnamese_marks, is_vietnamese_syllable, normalize
+from models.teencode import load_teencode
+
+__all__ = ["DiacriticsReport", "check", "MIN_SYLLABLES", "MISSING_RATIO", "P_TYPED_MAX"]
+
+MIN_SYLLABLES = 3
+MISSING_RATIO = 0.5
+P_TYPED_MAX = 0.3
+_SENTENCE_END = frozenset(".!?…\n")
+
+
+@dataclass
+class DiacriticsReport:
+    verdict: str  # ok | missing | not_vietnamese | too_short
+    ratio: float
+    unmarked: list[str] = field(default_factory=list)
+    suggestion: str | None = None
+    vietnamese_syllables: int = 0
+    marked_syllables: int = 0
+
+    def to_dict(self) -> dict:
+        d: dict = {"verdict": self.verdict, "ratio": round(self.ratio, 4),
+                   "unmarked": list(self.unmarked)}
+        if self.verdict == "missing":
+            d["suggestion"] = self.suggestion
+        return d
+
+
+def _is_name(d: WordDecision, text: str, prev_end: int | None, all_caps: bool) -> bool:
+    w = d.token.text
+    if all_caps or not w[0].isupper():
+        return False
+    if prev_end is None:
+        return False  # first word of the comment
+    between = text[prev_end:d.token.start]
+    return not any(c in _SENTENCE_END for c in between)
+
+
+def check(text: str) -> DiacriticsReport:
+    """Judge whether ``text`` is Vietnamese written without diacritics."""
+    t = normalize(text)
+    t, decisions = restore_words(t)
+    teencode = load_teencode()
+    letters = [c for c in t if c.isalpha()]
+    all_caps = bool(letters) and sum(c.isupper() for c in letters) >= 0.8 * len(letters)
+    n_vn = n_marked = n_foreign = 0
+    unmarked: list[str] = []
+    log_p = 0.0
+    prev_end: int | None = None
+    for d in decisions:
+        w = d.token.text
+        lw = d.typed.lower()
+        name = _is_name(d, t, prev_end, all_caps)
+        prev_end = d.token.end
+        if has_vietnamese_marks(w):
+            n_vn += 1
+            n_marked += 1
+            if d.output != d.typed and d.p_typed < P_TYPED_MAX:
+                unmarked.append(w)
+            continue
+        if d.english or not d.known or not is_vietnamese_syllable(lw):
+            if not (w.isupper() or w[0].isupper()) and lw not in teencode:
+                n_foreign += 1
+            continue
+        if name or lw in teencode:
+            continue
+        n_vn += 1
+        if d.output != d.typed and d.p_typed < P_TYPED_MAX:
+            unmarked.append(w)
+        log_p += math.log(max(d.p_typed, 1e-6))
+    ratio = len(unmarked) / n_vn if n_vn else 0.0
+    if n_vn == 0 or (n_marked == 0 and n_foreign >= max(2, n_vn)):
+        verdict = "not_vietnamese" if n_foreign else "too_short"
+        return DiacriticsReport(verdict, 0.0 if n_vn == 0 else ratio, [], None, n_vn, n_marked)
+    if n_vn < MIN_SYLLABLES:
+        return DiacriticsReport("too_short", ratio, unmarked, None, n_vn, n_marked)
+    if n_marked == 0:
+        missing = bool(unmarked) and (ratio >= 0.2 or log_p < math.log(0.01))
+    else:
+        missing = ratio >= MISSING_RATIO
+    if not missing:
+        return DiacriticsReport("ok", ratio, unmarked, None, n_vn, n_marked)
+    parts, last = [], 0
+    for d in decisions:
+        if d.output != d.token.text:
+            parts.append(t[last:d.token.start])
+            parts.append(d.output)
+            last = d.token.end
+    parts.append(t[last:])
+    return DiacriticsReport("missing", ratio, unmarked, "".join(parts), n_vn, n_marked)

@@ -1,0 +1,221 @@
+"""Diacritics restoration: ``restore(text) -> str``.
+
+Only word tokens that are Vietnamese syllables known to the model are changed;
+marks the writer typed are kept (only missing ones are filled in), letter case,
+spacing, punctuation, URLs, e-mails, numbers, emoji and unknown words are kept
+as written. Common English words next to other English/unknown words are kept
+as written too.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+from models.diacritics.model import MAXC, Model, apply_case, compatible, prepare_word
+from models.normalize import is_vietnamese_syllable, strip_marks
+from models.tokenize import Token, tokenize
+
+__all__ = [
+    "restore", "restore_many", "restore_words", "restore_words_many", "get_model", "ARTIFACT",
+    "WordDecision", "english_words",
+]
+
+ARTIFACT = "vn_diacritics.npz"
+_lock = threading.Lock()
+_model: Model | None = None
+
+
+def _artifact_path() -> str:
+    env = os.environ.get("VIMOD_DIACRITICS_MODEL")
+    if env:
+        return env
+    return str(resources.files("models.diacritics").joinpath(ARTIFACT))
+
+
+def get_model() -> Model:
+    """The process-wide model, loaded once (lazily, thread-safe)."""
+    global _model
+    m = _model
+    if m is None:
+        with _lock:
+            if _model is None:
+                _model = Model.load(_artifact_path())
+            m = _model
+    return m
+
+
+@lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    text = resources.files("models").joinpath("data/english_words.txt").read_text("utf-8")
+    return frozenset(w.strip() for w in text.splitlines() if w.strip() and not w.startswith("#"))
+
+
+@lru_cache(maxsize=200_000)
+def _word_info(word: str) -> tuple[str, str, str]:
+    w = prepare_word(word)
+    lw = w.lower()
+    return w, lw, strip_marks(lw)
+
+
+def english_mask(lower_words: list[str], kids: list[int], model: Model) -> list[bool]:
+    """Which words to keep as English.
+
+    Every English-list word when most words of the text are English (or unknown
+    non-Vietnamese words); otherwise only English-list words in a run of
+    English/unknown words that holds at least one word that cannot be a
+    Vietnamese syllable ("the" in "see the link", not in "co the").
+    """
+    eng = english_words()
+    n = len(lower_words)
+    is_eng = [w.isascii() and w in eng for w in lower_words]
+    cands = model.cands
+    # unknown ASCII words, and non-syllables the corpus writes unmarked ("facebook")
+    foreign = [w.isascii() and (k < 2 or (not is_vietnamese_syllable(w) and cands[k][0] == w))
+               for w, k in zip(lower_words, kids, strict=True)]
+    strong = [(e or f) and not is_vietnamese_syllable(w)
+              for w, e, f in zip(lower_words, is_eng, foreign, strict=True)]
+    if n and sum(1 for e, f in zip(is_eng, foreign, strict=True) if e or f) >= 0.6 * n:
+        return [e or f for e, f in zip(is_eng, foreign, strict=True)]
+    out = [False] * n
+    i = 0
+    while i < n:
+        if not (is_eng[i] or foreign[i]):
+            i += 1
+            continue
+        j = i
+        while j < n and (is_eng[j] or foreign[j]):
+            j += 1
+        if any(strong[i:j]):
+            for k in range(i, j):
+                out[k] = is_eng[k] or foreign[k]
+        i = j
+    return out
+
+
+@dataclass(slots=True)
+class WordDecision:
+    token: Token
+    typed: str  # as written (NFC, tone placement normalized)
+    output: str  # restored form, case kept
+    known: bool  # a syllable key known to the model
+    english: bool  # kept as an English / foreign word
+    confidence: float  # P(output | context)
+    p_typed: float  # P(form as typed | context); 1.0 when nothing to decide
+
+
+def restore_words(text: str, model: Model | None = None) -> tuple[str, list[WordDecision]]:
+    """NFC text and one decision per word token."""
+    return restore_words_many([text], model)[0]
+
+
+def restore_words_many(texts: list[str], model: Model | None = None
+                       ) -> list[tuple[str, list[WordDecision]]]:
+    """``restore_words`` for many texts at once (one numpy pass: faster)."""
+    model = model or get_model()
+    key_id = model.key_id
+    cands_all = model.cands
+    seq: list[str] = []
+    docs = []
+    amb_pos: list[int] = []
+    amb_words: list[tuple] = []
+    form_index = model.form_index
+    for text in texts:
+        t = unicodedata.normalize("NFC", text)
+        words: list[tuple[Token, str, str, int]] = []
+        wpos: list[int] = []
+        for tok in tokenize(t):
+            if tok.kind == "word":
+                w, lw, key = _word_info(tok.text)
+                wpos.append(len(seq))
+                seq.append(key)
+                words.append((tok, w, lw, key_id.get(key, 1)))
+            elif seq and seq[-1] != "":
+                seq.append("")
+        seq.extend(("", ""))  # texts never see each other's context
+        keep = english_mask([x[2] for x in words], [x[3] for x in words], model) if words else []
+        rows = []
+        for i, (_t, _w, _lw, kid) in enumerate(words):
+            if kid >= 2 and not keep[i] and len(cands_all[kid]) > 1:
+                rows.append(len(amb_pos))
+                amb_pos.append(wpos[i])
+                amb_words.append(words[i] + (len(amb_pos) - 1,))
+            else:
+                rows.append(-1)
+        docs.append((t, words, keep, rows))
+    probs = None
+    best: list[int] = []
+    p_best: list[float] = []
+    p_typed_l: list[float] = []
+    if amb_pos:
+        padded = model.key_ids(seq)
+        probs = model.distributions(padded, len(seq), np.array(amb_pos, dtype=np.int64))
+        ba = probs.argmax(1)
+        ar = np.arange(len(ba))
+        best = ba.tolist()
+        p_best = probs[ar, ba].tolist()
+        typed_idx = np.array([form_index.get(lw, MAXC) for _t, _w, lw, _k, _r in amb_words])
+        p_typed_l = np.where(typed_idx < MAXC, probs[ar, np.minimum(typed_idx, MAXC - 1)],
+                             0.0).tolist()
+    results = []
+    for t, words, keep, rows in docs:
+        out: list[WordDecision] = []
+        for i, (tok, w, lw, kid) in enumerate(words):
+            if kid < 2 or keep[i]:
+                out.append(WordDecision(tok, w, w, kid >= 2, keep[i], 1.0, 1.0))
+                continue
+            cands = cands_all[kid]
+            r = rows[i]
+            if r < 0:  # a single known form
+                cand = cands[0]
+                if len(cand) != len(lw) or not compatible(lw, cand):
+                    cand = lw
+                p_typed = 1.0 if cand == lw else 0.0
+                out.append(WordDecision(tok, w, apply_case(w, cand), True, False, 1.0, p_typed))
+                continue
+            b = best[r]
+            pb = p_best[r]
+            if not lw.isascii() and not compatible(lw, cands[b]):
+                row = probs[r]
+                b = -1
+                for j in np.argsort(-row[:len(cands)]).tolist():
+                    if compatible(lw, cands[j]):
+                        b = j
+                        pb = float(row[j])
+                        break
+            if b < 0:
+                out.append(WordDecision(tok, w, w, True, False, 1.0, 1.0))
+                continue
+            out.append(WordDecision(tok, w, apply_case(w, cands[b]), True, False,
+                                    pb, p_typed_l[r]))
+        results.append((t, out))
+    return results
+
+
+def _render(t: str, decisions: list[WordDecision]) -> str:
+    parts = []
+    last = 0
+    for d in decisions:
+        if d.output != d.token.text:
+            parts.append(t[last:d.token.start])
+            parts.append(d.output)
+            last = d.token.end
+    parts.append(t[last:])
+    return "".join(parts)
+
+
+def restore(text: str) -> str:
+    """The text with missing Vietnamese marks filled in (see module docstring)."""
+    t, decisions = restore_words(text)
+    return _render(t, decisions)
+
+
+def restore_many(texts: list[str]) -> list[str]:
+    """``restore`` for a batch of texts (same results, less overhead per text)."""
+    return [_render(t, d) for t, d in restore_words_many(texts)]
