@@ -5,6 +5,7 @@ Standalone: ``python -m models.cli diacritics restore < in.txt``.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import sys
@@ -13,13 +14,18 @@ import click
 
 
 def _stdin_lines():
-    stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace", newline=None)
+    stream = sys.stdin
+    with contextlib.suppress(AttributeError, ValueError, io.UnsupportedOperation):
+        stream.reconfigure(encoding="utf-8", errors="replace")
     for line in stream:
         yield line.rstrip("\n").rstrip("\r")
 
 
 def _out():
-    return io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", line_buffering=True)
+    out = sys.stdout
+    with contextlib.suppress(AttributeError, ValueError, io.UnsupportedOperation):
+        out.reconfigure(encoding="utf-8", line_buffering=True)
+    return out
 
 
 @click.group(name="diacritics")

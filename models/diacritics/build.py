@@ -31,7 +31,7 @@ from models.diacritics.model import (
 )
 from models.normalize import normalize, strip_marks
 
-DEFAULT_MIN_COUNTS = {"l2l": 1, "l2r": 1, "l3": 1, "l4l": 3, "l4r": 3}
+DEFAULT_MIN_COUNTS = {"l2l": 1, "l2r": 1, "l3l": 2, "l3r": 2, "l3": 2, "l4l": 3, "l4r": 3}
 HELDOUT_EVERY = 50
 HELDOUT_REM = 7
 _TOKEN = re.compile(r"[^\W\d_]+|[^\w\s]+|\d+", re.UNICODE)

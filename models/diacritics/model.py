@@ -6,9 +6,10 @@ Model ("stripped-context classifier with interpolated back-off"):
   (``strip_marks``); each key has a candidate list of marked forms, most
   frequent first, with their counts (level 1, unigram);
 * for an ambiguous syllable, the corpus counts of each candidate in contexts
-  made of the *keys* of its neighbours are looked up: ``(-1, 0)`` and
-  ``(0, +1)`` (combined as a product of experts), ``(-1..+1)``, then
-  ``(-2..+1)`` and ``(-1..+2)``. Each level is a Dirichlet-smoothed estimate
+  made of the *keys* of its neighbours are looked up: ``(-1, 0)``, ``(0, +1)``,
+  ``(-2..0)`` and ``(0..+2)`` (each smoothed towards the unigram, combined as a
+  product of experts), then ``(-1..+1)``, then ``(-2..+1)`` and ``(-1..+2)``
+  (product of experts). Each level is a Dirichlet-smoothed estimate
   whose prior is the level below: P_k = (c_k + BETA * P_{k-1}) / (N_k + BETA);
 * the most probable candidate consistent with the marks the writer typed wins.
 
@@ -34,10 +35,12 @@ from models.normalize import normalize_syllable, strip_marks
 
 BOUNDARY = 0
 UNK = 1
-# (name, offsets); interpolation chain l1 -> (l2l*l2r) -> l3 -> (l4l*l4r)
+# (name, offsets); interpolation chain l1 -> (l2l*l2r*l3l*l3r) -> l3 -> (l4l*l4r)
 LEVELS: list[tuple[str, tuple[int, ...]]] = [
     ("l2l", (-1, 0)),
     ("l2r", (0, 1)),
+    ("l3l", (-2, -1, 0)),
+    ("l3r", (0, 1, 2)),
     ("l3", (-1, 0, 1)),
     ("l4l", (-2, -1, 0, 1)),
     ("l4r", (-1, 0, 1, 2)),
@@ -259,7 +262,8 @@ class Model:
             x = np.where(valid, a * b / np.maximum(prior, 1e-12), 0.0)
             return x / np.maximum(x.sum(1, keepdims=True), 1e-300)
 
-        p2 = product(interp("l2l", p1), interp("l2r", p1), p1)
+        p2 = product(product(interp("l2l", p1), interp("l2r", p1), p1),
+                     product(interp("l3l", p1), interp("l3r", p1), p1), p1)
         p3 = interp("l3", p2)
         if "l4l" in cnt or "l4r" in cnt:
             return product(interp("l4l", p3), interp("l4r", p3), p3)

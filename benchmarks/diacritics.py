@@ -1,0 +1,198 @@
+"""Benchmark of the Vietnamese diacritics restorer and check.
+
+    .venv/bin/python benchmarks/diacritics.py --data ../shared/data
+
+Measures, on the same accent-stripped text:
+  * syllable accuracy and syllables/s of ``models.diacritics`` (batched and
+    one call per line) and of ``pyvi.ViUtils.add_accents`` on the held-out news
+    articles of the build (article index % 50 == 7 of vntc_news.txt.gz, never
+    used to build the artifact) and on marked reader comments from ViCTSD
+    (victsd_valid.csv);
+  * the check's accuracy on real ViHSD comments (typed without diacritics →
+    expected ``missing``; typed with diacritics → expected ``ok``) and the
+    number of English-only sentences judged ``missing`` (must be 0).
+
+Accuracy counts word tokens (syllables, names and foreign words included;
+punctuation and numbers excluded): restored == original (NFC, old-style tone
+placement), case-sensitive.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from models.diacritics import check, get_model  # noqa: E402
+from models.diacritics.build import is_heldout, iter_articles  # noqa: E402
+from models.diacritics.restorer import english_words, restore, restore_many  # noqa: E402
+from models.normalize import has_vietnamese_marks, normalize, strip_marks  # noqa: E402
+from models.tokenize import words  # noqa: E402
+
+ENGLISH = [
+    "I can do it.", "He is on the bank of the river.", "Go to the top and see the map.",
+    "No man can ban me from this site.", "This is a great article, thanks for sharing!",
+    "Hello everyone, how are you today?", "I love you so much", "The government should do more.",
+    "Can you send me the link please?", "We need to talk about the price of oil.",
+    "Nice video, subscribe to my channel", "What a beautiful day in Ha Noi",
+    "She sang a song on TV last night.", "Do not give up, you can win",
+    "Let me know when you are free", "So sad to hear that, rest in peace",
+    "The team played very well tonight", "Long time no see, my friend",
+    "Ban them all from the page", "He hit the ball and ran to the end",
+    "I think the new law is good for the economy", "Where can I buy this phone?",
+    "Thanks for the info, very useful", "Stop spam comments here",
+    "Check my profile for more", "Best movie of the year, no doubt",
+    "Happy new year to all of you", "Tom and Linh are in Sai Gon now",
+    "The traffic in the city is so bad", "Good luck to the Vietnam team",
+    "It is not fair to the poor", "Is this real or fake news?",
+    "Why do they keep doing this", "My son and I went to the beach",
+    "Can not agree more with you", "Oh my god, this is so funny",
+    "Let the kids play outside", "The man in the photo is my dad",
+    "He came home late again", "Same old story, nothing new",
+]
+
+
+def syllable_accuracy(gold: list[str], out: list[str]) -> tuple[int, int]:
+    ok = tot = 0
+    for g, o in zip(gold, out, strict=True):
+        gw, ow = words(g), words(o)
+        if len(gw) != len(ow):  # tokenization differs (rare): count all as wrong
+            tot += len(gw)
+            continue
+        tot += len(gw)
+        ok += sum(a == b for a, b in zip(gw, ow, strict=True))
+    return ok, tot
+
+
+def run_restorers(name: str, gold: list[str], pyvi: bool, rows: list) -> None:
+    inp = [strip_marks(g) for g in gold]
+    n_syl = sum(len(words(g)) for g in gold)
+    t = time.perf_counter()
+    out = restore_many(inp)
+    dt_batch = time.perf_counter() - t
+    t = time.perf_counter()
+    out_line = [restore(x) for x in inp]
+    dt_line = time.perf_counter() - t
+    assert out_line == out
+    ok, tot = syllable_accuracy(gold, out)
+    rows.append((name, "vimod (batched)", len(gold), tot, ok / tot, n_syl / dt_batch))
+    rows.append((name, "vimod (one call per line)", len(gold), tot, ok / tot, n_syl / dt_line))
+    if pyvi:
+        from pyvi import ViUtils
+
+        t = time.perf_counter()
+        outp = [normalize(ViUtils.add_accents(x)) for x in inp]
+        dt = time.perf_counter() - t
+        ok, tot = syllable_accuracy(gold, outp)
+        rows.append((name, "pyvi ViUtils.add_accents", len(gold), tot, ok / tot, n_syl / dt))
+
+
+def read_csv(path: str, column: str) -> list[str]:
+    with open(path, encoding="utf-8", newline="") as f:
+        return [r[column] for r in csv.DictReader(f) if r.get(column)]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
+    ap.add_argument("--data", default="../shared/data", help="folder with corpus/ and comments/")
+    ap.add_argument("--news-articles", type=int, default=300,
+                    help="held-out news articles to use (of ~745)")
+    ap.add_argument("--comments", type=int, default=2000, help="ViCTSD comments to use")
+    ap.add_argument("--no-pyvi", action="store_true", help="skip the pyvi baseline")
+    args = ap.parse_args()
+
+    t = time.perf_counter()
+    model = get_model()
+    load_s = time.perf_counter() - t
+    print(f"model: {model.meta}  (loaded in {load_s:.2f}s)")
+
+    # --- restoration --------------------------------------------------------
+    news: list[str] = []
+    n = 0
+    for i, art in enumerate(iter_articles(os.path.join(args.data, "corpus/vntc_news.txt.gz"))):
+        if is_heldout(i):
+            news.extend(normalize(p) for p in art)
+            n += 1
+            if n >= args.news_articles:
+                break
+    comments = []
+    for c in read_csv(os.path.join(args.data, "comments/victsd_valid.csv"), "Comment"):
+        c = normalize(c)
+        ws = words(c)
+        if len(ws) >= 3 and sum(has_vietnamese_marks(w) for w in ws) >= 0.4 * len(ws):
+            comments.append(c)
+    comments = comments[:args.comments]
+    rows: list = []
+    run_restorers(f"news held-out ({n} articles)", news, not args.no_pyvi, rows)
+    run_restorers("ViCTSD comments (stripped)", comments, not args.no_pyvi, rows)
+    print()
+    print(f"| {'text':32} | {'system':28} | {'lines':>6} | {'syllables':>9} | "
+          f"{'accuracy':>8} | {'syll/s':>8} |")
+    print(f"|{'-' * 34}|{'-' * 30}|{'-' * 8}|{'-' * 11}|{'-' * 10}|{'-' * 10}|")
+    for name, system, lines, syl, acc, speed in rows:
+        print(f"| {name:32} | {system:28} | {lines:6d} | {syl:9d} | {acc * 100:7.2f}% | "
+              f"{speed:8.0f} |")
+
+    # --- check --------------------------------------------------------------
+    eng = english_words()
+    without, with_ = [], []
+    for f in ("vihsd_train.csv", "vihsd_dev.csv"):
+        for c in read_csv(os.path.join(args.data, "comments", f), "free_text"):
+            c = normalize(c)
+            ws = [w for w in words(c) if not w.isupper()]
+            if len(ws) < 5:
+                continue
+            marked = sum(has_vietnamese_marks(w) for w in ws)
+            if marked == 0:
+                if sum(w.lower() in eng for w in ws) < 0.3 * len(ws):
+                    without.append(c)
+            elif marked >= 0.4 * len(ws):
+                with_.append(c)
+    with_ = with_[:len(without) * 3]
+    t = time.perf_counter()
+    v_without = [check(c).verdict for c in without]
+    v_with = [check(c).verdict for c in with_]
+    dt = time.perf_counter() - t
+    v_eng = [check(s).verdict for s in ENGLISH]
+    ok_wo = sum(v == "missing" for v in v_without)
+    ok_w = sum(v == "ok" for v in v_with)
+    print()
+    print("| check set | comments | correct | accuracy |")
+    print("|---|---|---|---|")
+    print(f"| ViHSD typed without diacritics (expect missing) | {len(without)} | {ok_wo} | "
+          f"{ok_wo / len(without) * 100:.2f}% |")
+    print(f"| ViHSD typed with diacritics (expect ok) | {len(with_)} | {ok_w} | "
+          f"{ok_w / len(with_) * 100:.2f}% |")
+    tot = len(without) + len(with_)
+    print(f"| mixed | {tot} | {ok_wo + ok_w} | {(ok_wo + ok_w) / tot * 100:.2f}% |")
+    n_missing = sum(v == "missing" for v in v_eng)
+    print(f"| English-only sentences judged missing | {len(ENGLISH)} | {n_missing} | "
+          f"(must be 0) |")
+    print(f"\ncheck speed: {tot / dt:.0f} comments/s")
+    long = " ".join(with_[:40])[:2000]
+    long_u = strip_marks(long)
+    for label, text in (("marked", long), ("unmarked", long_u)):
+        ts = []
+        for _ in range(30):
+            t = time.perf_counter()
+            check(text)
+            ts.append(time.perf_counter() - t)
+        ts.sort()
+        print(f"check() on a {len(text)}-char {label} comment: p50 {ts[15] * 1000:.1f} ms")
+    if os.environ.get("VERBOSE"):
+        for c, v in zip(without, v_without, strict=True):
+            if v != "missing":
+                print("WITHOUT->", v, c[:150])
+        for c, v in zip(with_, v_with, strict=True):
+            if v != "ok":
+                print("WITH->", v, c[:150])
+        for s, v in zip(ENGLISH, v_eng, strict=True):
+            print("EN", v, s)
+
+
+if __name__ == "__main__":
+    main()
