@@ -9,6 +9,7 @@ import redis
 from apiflask import APIFlask
 
 from service import db, errors
+from service.api.lookups import Articles, SiteKeys
 from service.api.schemas import ErrorOut
 from service.config import Settings
 from service.limits import limiter
@@ -55,6 +56,8 @@ def create_app(settings: Settings | None = None, **config: Any) -> APIFlask:
         app.config["REDIS_URL"], socket_timeout=2, socket_connect_timeout=2
     )
     app.extensions["vimod.producer"] = make_producer(app.config["REDIS_URL"])
+    app.extensions["vimod.site_keys"] = SiteKeys()
+    app.extensions["vimod.articles"] = Articles()
 
     from service.api.intake import bp as intake_bp
     from service.health import bp as health_bp

@@ -92,8 +92,14 @@ def init_app(app: APIFlask) -> None:
             code = _CODES.get(status, "error")
             message = error.message or code
             fields = {}
+        headers = dict(error.headers or {})
+        if status == 429:
+            from service.limits import retry_after_seconds
+
+            headers["Retry-After"] = str(retry_after_seconds())
+            message = "Too many comments; retry after the time in Retry-After."
         _count_refusal(status, code)
-        return _payload(status, code, message, fields), status, error.headers
+        return _payload(status, code, message, fields), status, headers
 
     @app.errorhandler(OperationalError)
     def _db_unavailable(exc: OperationalError):  # noqa: ANN202

@@ -12,7 +12,9 @@ from flask_limiter.util import get_remote_address
 limiter = Limiter(
     key_func=get_remote_address,
     strategy="fixed-window",
-    headers_enabled=True,
+    # X-RateLimit-* headers cost a Redis round trip per limit on every request; only the
+    # 429 carries Retry-After (service/errors.py).
+    headers_enabled=False,
     # Redis trouble must not turn comments away: allow and log instead.
     swallow_errors=True,
 )
@@ -43,3 +45,13 @@ def ip_limit() -> str:
 
 def site_limit() -> str:
     return current_app.config["RATELIMIT_SITE"]
+
+
+def retry_after_seconds() -> int:
+    """Seconds until the limit that was just exceeded resets."""
+    import time
+
+    current = limiter.current_limit
+    if current is None:
+        return 60
+    return max(1, int(current.reset_at - time.time()) + 1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from service.app import create_app
 from service.embedded_redis import free_port
 from service.storage import Comment
