@@ -33,6 +33,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> APIFlask:
         MAX_CONTENT_LENGTH=settings.max_request_bytes,
         RATELIMIT_IP=settings.ratelimit_ip,
         RATELIMIT_SITE=settings.ratelimit_site,
+        RATELIMIT_DIACRITICS=settings.ratelimit_diacritics,
         RATELIMIT_ENABLED=settings.ratelimit_enabled,
         RATELIMIT_STORAGE_URI=settings.redis_url,
         RATELIMIT_KEY_PREFIX="vimod-limits",
@@ -59,9 +60,11 @@ def create_app(settings: Settings | None = None, **config: Any) -> APIFlask:
     app.extensions["vimod.site_keys"] = SiteKeys()
     app.extensions["vimod.articles"] = Articles()
 
+    from service.api.diacritics import bp as diacritics_bp
     from service.api.intake import bp as intake_bp
     from service.health import bp as health_bp
 
     app.register_blueprint(intake_bp)
+    app.register_blueprint(diacritics_bp)
     app.register_blueprint(health_bp)
     return app

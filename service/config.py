@@ -50,6 +50,7 @@ class Settings:
     port: int = 5000
     ratelimit_ip: str = "30 per minute"
     ratelimit_site: str = "6000 per minute"
+    ratelimit_diacritics: str = "120 per minute"
     ratelimit_enabled: bool = True
     max_request_bytes: int = 64 * 1024
     sweep_after_seconds: int = 120
@@ -68,6 +69,7 @@ class Settings:
             port=_int("VIMOD_PORT", 5000),
             ratelimit_ip=os.environ.get("VIMOD_RATELIMIT_IP", "30 per minute"),
             ratelimit_site=os.environ.get("VIMOD_RATELIMIT_SITE", "6000 per minute"),
+            ratelimit_diacritics=os.environ.get("VIMOD_RATELIMIT_DIACRITICS", "120 per minute"),
             ratelimit_enabled=os.environ.get("VIMOD_RATELIMIT_ENABLED", "1") not in ("0", "false"),
             max_request_bytes=_int("VIMOD_MAX_REQUEST_BYTES", 64 * 1024),
             sweep_after_seconds=_int("VIMOD_SWEEP_AFTER", 120),

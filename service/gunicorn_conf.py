@@ -13,3 +13,10 @@ def child_exit(server, worker):  # noqa: ANN001, ANN201
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker):  # noqa: ANN001, ANN201
+    # The diacritics model answers the reader's form; load it before the first request.
+    from models.diacritics import get_model
+
+    get_model()

@@ -112,3 +112,63 @@ def test_sweep_finds_only_stale_received(client, site, sessions) -> None:  # noq
         s.commit()
         assert find_stuck(s, timedelta(minutes=2)) == [stale]
     assert fresh  # queued recently: left to its message
+
+
+def set_settings(sessions, site_id: int, **changes) -> None:  # noqa: ANN001, ANN003
+    with sessions() as s:
+        row = s.get(Site, site_id)
+        row.settings = {**row.settings, **changes}
+        s.commit()
+
+
+UNMARKED = "Bai viet nay rat hay, cam on tac gia da phan tich ky luong"
+
+
+def test_diacritics_flagged_with_suggestion(client, site, sessions) -> None:  # noqa: ANN001
+    _, key = site
+    cid = submit(client, key, body=UNMARKED)
+    assert process_comment_now(sessions, cid) == CommentStatus.pending
+    with sessions() as s:
+        c = s.get(Comment, cid)
+        report = c.analysis["phases"]["diacritics"]
+        assert report["verdict"] == "missing"
+        assert report["ratio"] > 0.8
+        assert "viet" in report["unmarked"]
+        assert report["suggestion"].startswith("Bài viết này rất hay")
+        assert "missing_diacritics" in c.analysis["flags"]
+        assert c.priority >= 1
+
+
+def test_marked_comment_not_flagged(client, site, sessions) -> None:  # noqa: ANN001
+    _, key = site
+    cid = submit(client, key)
+    process_comment_now(sessions, cid)
+    with sessions() as s:
+        c = s.get(Comment, cid)
+        assert c.analysis["phases"]["diacritics"]["verdict"] == "ok"
+        assert "missing_diacritics" not in c.analysis["flags"]
+
+
+def test_diacritics_policy_reject(client, site, sessions) -> None:  # noqa: ANN001
+    site_id, key = site
+    set_settings(sessions, site_id, diacritics_policy="reject")
+    cid = submit(client, key, body=UNMARKED)
+    assert process_comment_now(sessions, cid) == CommentStatus.auto_rejected
+    with sessions() as s:
+        c = s.get(Comment, cid)
+        assert c.analysis["decision"]["phase"] == "diacritics"
+        assert c.decided_at is not None
+    [audit] = actions(sessions, cid)
+    assert audit.actor == "system:diacritics"
+    assert "diacritics" in audit.reason
+
+
+def test_diacritics_policy_off(client, site, sessions) -> None:  # noqa: ANN001
+    site_id, key = site
+    set_settings(sessions, site_id, diacritics_policy="off")
+    cid = submit(client, key, body=UNMARKED)
+    assert process_comment_now(sessions, cid) == CommentStatus.pending
+    with sessions() as s:
+        c = s.get(Comment, cid)
+        assert "diacritics" not in c.analysis["phases"]
+        assert c.analysis["flags"] == []

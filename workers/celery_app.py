@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celery import Celery
+from celery.signals import worker_process_init
 from kombu import Queue
 
 from service.config import Settings
@@ -41,3 +42,11 @@ def make_celery(settings: Settings | None = None) -> Celery:
 
 
 celery = make_celery()
+
+
+@worker_process_init.connect
+def _warm_models(**_kwargs) -> None:  # noqa: ANN003
+    # Load the language models once per worker process, before the first comment.
+    from models.diacritics import get_model
+
+    get_model()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from workers.pipeline import normalize, policy
+from workers.pipeline import diacritics, normalize, policy
 from workers.pipeline.context import CommentContext, Outcome, PhaseResult
 
 Phase = Callable[[CommentContext, str], PhaseResult]
 
-PHASES: list[Phase] = [normalize.run]
+PHASES: list[Phase] = [normalize.run, diacritics.run]
 
 
 def run_pipeline(ctx: CommentContext, phases: list[Phase] | None = None) -> Outcome:
