@@ -172,3 +172,12 @@ def test_diacritics_policy_off(client, site, sessions) -> None:  # noqa: ANN001
         c = s.get(Comment, cid)
         assert "diacritics" not in c.analysis["phases"]
         assert c.analysis["flags"] == []
+
+
+def test_premoderation_off_still_holds_flagged_comments(client, site, sessions) -> None:  # noqa: ANN001
+    site_id, key = site
+    set_settings(sessions, site_id, premoderation=False)
+    held = submit(client, key, body=UNMARKED)
+    nfd = submit(client, key, body="Tho\u0302ng tin hu\u031b\u0303u i\u0301ch, ca\u0309m o\u031bn")
+    assert process_comment_now(sessions, held) == CommentStatus.pending
+    assert process_comment_now(sessions, nfd) == CommentStatus.auto_approved

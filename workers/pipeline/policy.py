@@ -5,8 +5,9 @@ from __future__ import annotations
 from service.storage.tables import CommentStatus
 from workers.pipeline.context import CommentContext, Outcome, PhaseResult
 
-# A decision a phase may propose, and whether the site's settings allow it to stand.
 _AUTOMATIC = {CommentStatus.auto_rejected, CommentStatus.auto_approved}
+# Flags that describe the text without counting against it.
+INFORMATIONAL = {"changed_by_normalization"}
 
 
 def decide(ctx: CommentContext, results: list[PhaseResult], normalized: str) -> Outcome:
@@ -27,7 +28,8 @@ def decide(ctx: CommentContext, results: list[PhaseResult], normalized: str) -> 
                 decided_by=f"system:{decision.phase}",
                 reason=decision.reason,
             )
-    if not ctx.site_settings.get("premoderation", True) and not flags:
+    concerns = [f for f in flags if f not in INFORMATIONAL]
+    if not ctx.site_settings.get("premoderation", True) and not concerns:
         analysis["decision"] = {"phase": "policy", "reason": "pre-moderation off, nothing flagged"}
         return Outcome(
             status=CommentStatus.auto_approved,
@@ -38,7 +40,7 @@ def decide(ctx: CommentContext, results: list[PhaseResult], normalized: str) -> 
             reason="pre-moderation off, nothing flagged",
         )
     # Flagged comments come first in the queue; age is added by the queue's ordering.
-    priority = float(len([f for f in flags if f != "changed_by_normalization"]))
+    priority = float(len(concerns))
     return Outcome(
         status=CommentStatus.pending,
         priority=priority,
