@@ -242,7 +242,7 @@ _VN_MARKED = frozenset(
 
 def has_vietnamese_marks(word: str) -> bool:
     """True when the word contains a Vietnamese marked letter (á, ơ, đ, ...)."""
-    return any(c in _VN_MARKED for c in word)
+    return not word.isascii() and any(c in _VN_MARKED for c in word)
 
 
 _VN_LOWER_LETTERS = frozenset("abcdđeghiklmnopqrstuvxyăâêôơư")

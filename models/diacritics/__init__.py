@@ -1,6 +1,6 @@
 """Vietnamese diacritics: check (is a comment typed without marks?) and restoration."""
 
-from models.diacritics.check import DiacriticsReport, check
+from models.diacritics.checker import DiacriticsReport, check
 from models.diacritics.restorer import get_model, restore
 
 __all__ = ["DiacriticsReport", "check", "restore", "get_model"]

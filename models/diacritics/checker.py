@@ -5,8 +5,9 @@
 * ``unmarked``: the Vietnamese syllables written without marks they need (as
   typed); a syllable counts when the restorer, using the whole comment as
   context, prefers a marked form and gives the form as typed a probability
-  below ``P_TYPED_MAX``. Valid unmarked syllables ("anh", "em", "cho") in their
-  usual context therefore do not count;
+  below ``P_TYPED_MAX`` (``P_TYPED_MAX_MARKED`` when the comment has marked
+  syllables: its writer types marks, so only clear omissions count). Valid
+  unmarked syllables ("anh", "em", "cho") in their usual context do not count;
 * ``ratio``: ``len(unmarked)`` over the Vietnamese syllables of the comment;
 * ``verdict``:
   - ``not_vietnamese``: no Vietnamese syllable left after removing English /
@@ -30,11 +31,15 @@ from models.diacritics.restorer import WordDecision, restore_words
 from models.normalize import has_vietnamese_marks, is_vietnamese_syllable, normalize
 from models.teencode import load_teencode
 
-__all__ = ["DiacriticsReport", "check", "MIN_SYLLABLES", "MISSING_RATIO", "P_TYPED_MAX"]
+__all__ = [
+    "DiacriticsReport", "check", "MIN_SYLLABLES", "MISSING_RATIO", "P_TYPED_MAX",
+    "P_TYPED_MAX_MARKED",
+]
 
 MIN_SYLLABLES = 3
-MISSING_RATIO = 0.5
-P_TYPED_MAX = 0.3
+MISSING_RATIO = 0.6
+P_TYPED_MAX = 0.3  # in a comment with no marked syllable
+P_TYPED_MAX_MARKED = 0.1  # in a comment whose writer does type marks
 _SENTENCE_END = frozenset(".!?…\n")
 
 
@@ -70,8 +75,15 @@ def check(text: str) -> DiacriticsReport:
     t = normalize(text)
     t, decisions = restore_words(t)
     teencode = load_teencode()
-    letters = [c for c in t if c.isalpha()]
-    all_caps = bool(letters) and sum(c.isupper() for c in letters) >= 0.8 * len(letters)
+    n_letters = sum(len(d.token.text) for d in decisions)
+    n_upper = sum(sum(map(str.isupper, d.token.text)) for d in decisions
+                  if not d.token.text.islower())
+    all_caps = n_letters > 0 and n_upper >= 0.8 * n_letters
+    if decisions and not all_caps:  # "Title Case Every Word" style: capitals are no names
+        caps = sum(d.token.text[0].isupper() for d in decisions)
+        all_caps = len(decisions) >= 4 and caps >= 0.7 * len(decisions)
+    any_marked = any(has_vietnamese_marks(d.token.text) for d in decisions)
+    p_max = P_TYPED_MAX_MARKED if any_marked else P_TYPED_MAX
     n_vn = n_marked = n_foreign = 0
     unmarked: list[str] = []
     log_p = 0.0
@@ -84,7 +96,7 @@ def check(text: str) -> DiacriticsReport:
         if has_vietnamese_marks(w):
             n_vn += 1
             n_marked += 1
-            if d.output != d.typed and d.p_typed < P_TYPED_MAX:
+            if d.output != d.typed and d.p_typed < p_max:
                 unmarked.append(w)
             continue
         if d.english or not d.known or not is_vietnamese_syllable(lw):
@@ -94,7 +106,7 @@ def check(text: str) -> DiacriticsReport:
         if name or lw in teencode:
             continue
         n_vn += 1
-        if d.output != d.typed and d.p_typed < P_TYPED_MAX:
+        if d.output != d.typed and d.p_typed < p_max:
             unmarked.append(w)
         log_p += math.log(max(d.p_typed, 1e-6))
     ratio = len(unmarked) / n_vn if n_vn else 0.0

@@ -28,6 +28,9 @@ __all__ = [
 ]
 
 ARTIFACT = "vn_diacritics.npz"
+# a syllable typed with marks that is itself a known form is kept unless the
+# model gives it less than this probability in context ("Tùng" stays "Tùng")
+KEEP_TYPED = 0.02
 _lock = threading.Lock()
 _model: Model | None = None
 
@@ -57,44 +60,52 @@ def english_words() -> frozenset[str]:
     return frozenset(w.strip() for w in text.splitlines() if w.strip() and not w.startswith("#"))
 
 
-@lru_cache(maxsize=200_000)
-def _word_info(word: str) -> tuple[str, str, str]:
-    w = prepare_word(word)
-    lw = w.lower()
-    return w, lw, strip_marks(lw)
+def _word_info(model: Model, word: str) -> tuple[str, str, str, int, bool, bool]:
+    """(prepared word, lower case, key, key id, English-or-foreign, strong), cached."""
+    cache = model.word_cache
+    info = cache.get(word)
+    if info is None:
+        w = prepare_word(word)
+        lw = w.lower()
+        key = strip_marks(lw)
+        kid = model.key_id.get(key, 1)
+        asc = lw.isascii()
+        is_eng = asc and lw in english_words()
+        # unknown ASCII words, and non-syllables the corpus writes unmarked ("facebook")
+        vn_shape = is_vietnamese_syllable(lw)
+        foreign = asc and (kid < 2 or (not vn_shape and model.cands[kid][0] == lw))
+        ef = is_eng or foreign
+        info = (w, lw, key, kid, ef, ef and not vn_shape)
+        if len(cache) < 500_000:
+            cache[word] = info
+    return info
 
 
-def english_mask(lower_words: list[str], kids: list[int], model: Model) -> list[bool]:
-    """Which words to keep as English.
+def english_mask(ef: list[bool], strong: list[bool]) -> list[bool]:
+    """Which words to keep as English (``ef``: English-list or foreign word).
 
-    Every English-list word when most words of the text are English (or unknown
-    non-Vietnamese words); otherwise only English-list words in a run of
-    English/unknown words that holds at least one word that cannot be a
-    Vietnamese syllable ("the" in "see the link", not in "co the").
+    Every such word when they make most of the text; otherwise only those in a
+    run of such words that holds at least one word that cannot be a Vietnamese
+    syllable ("the" in "see the link", not in "co the").
     """
-    eng = english_words()
-    n = len(lower_words)
-    is_eng = [w.isascii() and w in eng for w in lower_words]
-    cands = model.cands
-    # unknown ASCII words, and non-syllables the corpus writes unmarked ("facebook")
-    foreign = [w.isascii() and (k < 2 or (not is_vietnamese_syllable(w) and cands[k][0] == w))
-               for w, k in zip(lower_words, kids, strict=True)]
-    strong = [(e or f) and not is_vietnamese_syllable(w)
-              for w, e, f in zip(lower_words, is_eng, foreign, strict=True)]
-    if n and sum(1 for e, f in zip(is_eng, foreign, strict=True) if e or f) >= 0.6 * n:
-        return [e or f for e, f in zip(is_eng, foreign, strict=True)]
+    n = len(ef)
+    k = sum(ef)
+    if k == 0:
+        return ef
+    if k >= 0.6 * n:
+        return ef
     out = [False] * n
     i = 0
     while i < n:
-        if not (is_eng[i] or foreign[i]):
+        if not ef[i]:
             i += 1
             continue
         j = i
-        while j < n and (is_eng[j] or foreign[j]):
+        while j < n and ef[j]:
             j += 1
         if any(strong[i:j]):
-            for k in range(i, j):
-                out[k] = is_eng[k] or foreign[k]
+            for m in range(i, j):
+                out[m] = True
         i = j
     return out
 
@@ -119,7 +130,6 @@ def restore_words_many(texts: list[str], model: Model | None = None
                        ) -> list[tuple[str, list[WordDecision]]]:
     """``restore_words`` for many texts at once (one numpy pass: faster)."""
     model = model or get_model()
-    key_id = model.key_id
     cands_all = model.cands
     seq: list[str] = []
     docs = []
@@ -130,16 +140,20 @@ def restore_words_many(texts: list[str], model: Model | None = None
         t = unicodedata.normalize("NFC", text)
         words: list[tuple[Token, str, str, int]] = []
         wpos: list[int] = []
+        efs: list[bool] = []
+        strongs: list[bool] = []
         for tok in tokenize(t):
             if tok.kind == "word":
-                w, lw, key = _word_info(tok.text)
+                w, lw, key, kid, ef, strong = _word_info(model, tok.text)
                 wpos.append(len(seq))
                 seq.append(key)
-                words.append((tok, w, lw, key_id.get(key, 1)))
+                words.append((tok, w, lw, kid))
+                efs.append(ef)
+                strongs.append(strong)
             elif seq and seq[-1] != "":
                 seq.append("")
         seq.extend(("", ""))  # texts never see each other's context
-        keep = english_mask([x[2] for x in words], [x[3] for x in words], model) if words else []
+        keep = english_mask(efs, strongs)
         rows = []
         for i, (_t, _w, _lw, kid) in enumerate(words):
             if kid >= 2 and not keep[i] and len(cands_all[kid]) > 1:
@@ -181,7 +195,10 @@ def restore_words_many(texts: list[str], model: Model | None = None
                 continue
             b = best[r]
             pb = p_best[r]
-            if not lw.isascii() and not compatible(lw, cands[b]):
+            if not lw.isascii() and b != form_index.get(lw, -1) and p_typed_l[r] >= KEEP_TYPED:
+                b = form_index[lw]  # a marked, plausible form as typed: keep it
+                pb = p_typed_l[r]
+            elif not lw.isascii() and not compatible(lw, cands[b]):
                 row = probs[r]
                 b = -1
                 for j in np.argsort(-row[:len(cands)]).tolist():
