@@ -63,6 +63,11 @@ def test_vimod_dev_runs_the_whole_loop(tmp_path: Path) -> None:
             time.sleep(0.3)
             status = _request(created["status_url"], key)
         assert status["status"] == "pending", log_path.read_text(errors="replace")
+        # Two gunicorn workers: whichever answers the scrape reports the one accepted comment.
+        for _ in range(6):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+                metrics = resp.read().decode()
+            assert 'vimod_comments_accepted_total{site="1"} 1.0' in metrics, metrics
     finally:
         proc.send_signal(signal.SIGINT)
         try:
