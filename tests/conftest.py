@@ -116,3 +116,11 @@ def site(sessions):  # noqa: ANN001, ANN201
         new = create_site(session, "Báo Thử Nghiệm", domain="baothu.vn")
         session.commit()
         return new.site.id, new.api_key
+
+
+@pytest.fixture
+def resources(sessions, redis_client):  # noqa: ANN001, ANN201
+    """What the pipeline phases use: the test database and the real test Redis."""
+    from workers.pipeline.resources import Resources
+
+    return Resources(sessions, redis_client)

@@ -28,11 +28,11 @@ def actions(sessions, comment_id: int) -> list[ModerationAction]:  # noqa: ANN00
             ModerationAction.comment_id == comment_id)))
 
 
-def test_moves_received_to_pending_with_nfc(client, site, sessions) -> None:  # noqa: ANN001
+def test_moves_received_to_pending_with_nfc(resources, client, site, sessions) -> None:  # noqa: ANN001
     _, key = site
     nfd = "Hoa\u0300 bi\u0300nh  va\u0300   ha\u0323nh phu\u0301c"  # NFD, doubled spaces
     cid = submit(client, key, body=nfd)
-    assert process_comment_now(sessions, cid) == CommentStatus.pending
+    assert process_comment_now(resources, cid) == CommentStatus.pending
     with sessions() as s:
         c = s.get(Comment, cid)
         assert c.status == CommentStatus.pending
@@ -45,22 +45,22 @@ def test_moves_received_to_pending_with_nfc(client, site, sessions) -> None:  # 
     assert audit.actor.startswith("system:")
 
 
-def test_processing_twice_changes_nothing(client, site, sessions) -> None:  # noqa: ANN001
+def test_processing_twice_changes_nothing(resources, client, site, sessions) -> None:  # noqa: ANN001
     _, key = site
     cid = submit(client, key)
-    assert process_comment_now(sessions, cid) == "pending"
+    assert process_comment_now(resources, cid) == "pending"
     with sessions() as s:
         first = s.get(Comment, cid).analysed_at
-    assert process_comment_now(sessions, cid) == "pending"
+    assert process_comment_now(resources, cid) == "pending"
     with sessions() as s:
         assert s.get(Comment, cid).analysed_at == first
     assert len(actions(sessions, cid)) == 1
 
 
-def test_concurrent_duplicate_deliveries_write_once(client, site, sessions) -> None:  # noqa: ANN001
+def test_concurrent_duplicate_deliveries_write_once(resources, client, site, sessions) -> None:  # noqa: ANN001
     _, key = site
     cid = submit(client, key)
-    threads = [threading.Thread(target=process_comment_now, args=(sessions, cid))
+    threads = [threading.Thread(target=process_comment_now, args=(resources, cid))
                for _ in range(5)]
     for t in threads:
         t.start()
@@ -69,25 +69,25 @@ def test_concurrent_duplicate_deliveries_write_once(client, site, sessions) -> N
     assert len(actions(sessions, cid)) == 1
 
 
-def test_missing_comment_is_ignored(sessions) -> None:  # noqa: ANN001
-    assert process_comment_now(sessions, 424242) is None
+def test_missing_comment_is_ignored(resources, sessions) -> None:  # noqa: ANN001
+    assert process_comment_now(resources, 424242) is None
 
 
-def test_premoderation_off_auto_approves(client, site, sessions) -> None:  # noqa: ANN001
+def test_premoderation_off_auto_approves(resources, client, site, sessions) -> None:  # noqa: ANN001
     site_id, key = site
     with sessions() as s:
         row = s.get(Site, site_id)
         row.settings = {**row.settings, "premoderation": False}
         s.commit()
     cid = submit(client, key)
-    assert process_comment_now(sessions, cid) == CommentStatus.auto_approved
+    assert process_comment_now(resources, cid) == CommentStatus.auto_approved
     with sessions() as s:
         c = s.get(Comment, cid)
         assert c.body_published == VALID["body"]
         assert c.decided_at is not None
 
 
-def test_pipeline_failure_leaves_comment_for_a_moderator(
+def test_pipeline_failure_leaves_comment_for_a_moderator(resources,
     client, site, sessions, monkeypatch  # noqa: ANN001
 ) -> None:
     def broken(ctx: CommentContext, text: str):  # noqa: ANN202
@@ -96,16 +96,16 @@ def test_pipeline_failure_leaves_comment_for_a_moderator(
     monkeypatch.setattr(pipeline.runner, "PHASES", [broken])
     _, key = site
     cid = submit(client, key)
-    assert process_comment_now(sessions, cid) == CommentStatus.pending
+    assert process_comment_now(resources, cid) == CommentStatus.pending
     with sessions() as s:
         c = s.get(Comment, cid)
         assert c.analysis["flags"] == ["analysis_failed"]
 
 
-def test_sweep_finds_only_stale_received(client, site, sessions) -> None:  # noqa: ANN001
+def test_sweep_finds_only_stale_received(resources, client, site, sessions) -> None:  # noqa: ANN001
     _, key = site
     stale, fresh, done = submit(client, key), submit(client, key), submit(client, key)
-    process_comment_now(sessions, done)
+    process_comment_now(resources, done)
     with sessions() as s:
         old = utcnow() - timedelta(minutes=10)
         s.execute(update(Comment).where(Comment.id.in_([stale, done])).values(enqueued_at=old))
@@ -124,10 +124,10 @@ def set_settings(sessions, site_id: int, **changes) -> None:  # noqa: ANN001, AN
 UNMARKED = "Bai viet nay rat hay, cam on tac gia da phan tich ky luong"
 
 
-def test_diacritics_flagged_with_suggestion(client, site, sessions) -> None:  # noqa: ANN001
+def test_diacritics_flagged_with_suggestion(resources, client, site, sessions) -> None:  # noqa: ANN001
     _, key = site
     cid = submit(client, key, body=UNMARKED)
-    assert process_comment_now(sessions, cid) == CommentStatus.pending
+    assert process_comment_now(resources, cid) == CommentStatus.pending
     with sessions() as s:
         c = s.get(Comment, cid)
         report = c.analysis["phases"]["diacritics"]
@@ -139,21 +139,21 @@ def test_diacritics_flagged_with_suggestion(client, site, sessions) -> None:  # 
         assert c.priority >= 1
 
 
-def test_marked_comment_not_flagged(client, site, sessions) -> None:  # noqa: ANN001
+def test_marked_comment_not_flagged(resources, client, site, sessions) -> None:  # noqa: ANN001
     _, key = site
     cid = submit(client, key)
-    process_comment_now(sessions, cid)
+    process_comment_now(resources, cid)
     with sessions() as s:
         c = s.get(Comment, cid)
         assert c.analysis["phases"]["diacritics"]["verdict"] == "ok"
         assert "missing_diacritics" not in c.analysis["flags"]
 
 
-def test_diacritics_policy_reject(client, site, sessions) -> None:  # noqa: ANN001
+def test_diacritics_policy_reject(resources, client, site, sessions) -> None:  # noqa: ANN001
     site_id, key = site
     set_settings(sessions, site_id, diacritics_policy="reject")
     cid = submit(client, key, body=UNMARKED)
-    assert process_comment_now(sessions, cid) == CommentStatus.auto_rejected
+    assert process_comment_now(resources, cid) == CommentStatus.auto_rejected
     with sessions() as s:
         c = s.get(Comment, cid)
         assert c.analysis["decision"]["phase"] == "diacritics"
@@ -163,21 +163,21 @@ def test_diacritics_policy_reject(client, site, sessions) -> None:  # noqa: ANN0
     assert "diacritics" in audit.reason
 
 
-def test_diacritics_policy_off(client, site, sessions) -> None:  # noqa: ANN001
+def test_diacritics_policy_off(resources, client, site, sessions) -> None:  # noqa: ANN001
     site_id, key = site
     set_settings(sessions, site_id, diacritics_policy="off")
     cid = submit(client, key, body=UNMARKED)
-    assert process_comment_now(sessions, cid) == CommentStatus.pending
+    assert process_comment_now(resources, cid) == CommentStatus.pending
     with sessions() as s:
         c = s.get(Comment, cid)
         assert "diacritics" not in c.analysis["phases"]
         assert c.analysis["flags"] == []
 
 
-def test_premoderation_off_still_holds_flagged_comments(client, site, sessions) -> None:  # noqa: ANN001
+def test_premoderation_off_still_holds_flagged_comments(resources, client, site, sessions) -> None:  # noqa: ANN001
     site_id, key = site
     set_settings(sessions, site_id, premoderation=False)
     held = submit(client, key, body=UNMARKED)
     nfd = submit(client, key, body="Tho\u0302ng tin hu\u031b\u0303u i\u0301ch, ca\u0309m o\u031bn")
-    assert process_comment_now(sessions, held) == CommentStatus.pending
-    assert process_comment_now(sessions, nfd) == CommentStatus.auto_approved
+    assert process_comment_now(resources, held) == CommentStatus.pending
+    assert process_comment_now(resources, nfd) == CommentStatus.auto_approved

@@ -7,6 +7,7 @@ import unicodedata
 from datetime import timedelta
 from functools import cache
 
+import redis as redis_lib
 from celery import shared_task
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
@@ -23,6 +24,7 @@ from service.storage import (
 from service.storage.tables import utcnow
 from workers.pipeline import CommentContext, run_pipeline
 from workers.pipeline.policy import failed_outcome
+from workers.pipeline.resources import Resources
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +38,20 @@ def _sessions() -> sessionmaker[Session]:
     return make_session_factory(make_engine(celery.conf.vimod_settings.database_url))
 
 
-def process_comment_now(sessions: sessionmaker[Session], comment_id: int) -> str | None:
+@cache
+def _resources() -> Resources:
+    from workers.celery_app import celery
+
+    return Resources(
+        _sessions(),
+        redis_lib.Redis.from_url(celery.conf.vimod_settings.redis_url, socket_timeout=5),
+    )
+
+
+def process_comment_now(resources: Resources, comment_id: int) -> str | None:
     """Analyse one `received` comment and move it on. Safe to run any number of times:
     only the run whose conditional UPDATE matches `status = received` writes anything."""
+    sessions = resources.sessions
     with sessions() as session:
         comment = session.get(Comment, comment_id)
         if comment is None:
@@ -54,10 +67,13 @@ def process_comment_now(sessions: sessionmaker[Session], comment_id: int) -> str
             author_email=comment.author_email,
             client_ip=comment.client_ip,
             site_settings=dict(comment.site.settings or {}),
+            received_at=comment.received_at,
+            text_key=comment.text_key,
+            resources=resources,
         )
         try:
             outcome = run_pipeline(ctx)
-        except OperationalError:
+        except (OperationalError, redis_lib.ConnectionError, redis_lib.TimeoutError):
             raise  # transient: the task retries
         except Exception as exc:  # noqa: BLE001
             # A bug or bad model must not strand the comment: a moderator sees it unanalysed.
@@ -103,14 +119,14 @@ def process_comment_now(sessions: sessionmaker[Session], comment_id: int) -> str
 @shared_task(
     name=TASK_PROCESS_COMMENT,
     bind=True,
-    autoretry_for=(OperationalError, ConnectionError),
+    autoretry_for=(OperationalError, redis_lib.ConnectionError, redis_lib.TimeoutError),
     retry_backoff=True,
     retry_backoff_max=300,
     max_retries=None,
     acks_late=True,
 )
 def process_comment(self, comment_id: int) -> str | None:  # noqa: ANN001
-    return process_comment_now(_sessions(), comment_id)
+    return process_comment_now(_resources(), comment_id)
 
 
 def find_stuck(session: Session, older_than: timedelta, limit: int = SWEEP_BATCH) -> list[int]:

@@ -13,6 +13,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from models.fingerprint import text_key
 from service import db
 from service.api.lookups import SiteInfo
 from service.api.schemas import (
@@ -165,6 +166,7 @@ def submit_comment(payload: dict[str, Any]):  # noqa: ANN201
         client_ip=client.get("ip") or request.remote_addr,
         user_agent=client.get("user_agent"),
         body_original=payload["body"],
+        text_key=text_key(payload["body"]),
         status=CommentStatus.received,
         idempotency_key=key,
         request_fingerprint=fingerprint,

@@ -10,6 +10,7 @@ from service.storage.tables import (
     Role,
     Site,
     User,
+    WordListEntry,
 )
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "Role",
     "Site",
     "User",
+    "WordListEntry",
     "make_engine",
     "make_session_factory",
 ]

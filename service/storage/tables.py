@@ -113,6 +113,9 @@ class Comment(Base):
         Index("ix_comments_status_enqueued_at", "status", "enqueued_at"),
         Index("ix_comments_site_status_priority", "site_id", "status", "priority"),
         Index("ix_comments_article", "article_id"),
+        Index("ix_comments_site_text_key", "site_id", "text_key"),
+        Index("ix_comments_client_ip_received_at", "client_ip", "received_at"),
+        Index("ix_comments_author_email", "site_id", "author_email"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -142,6 +145,8 @@ class Comment(Base):
     # comments whose message has had time to be processed and was not.
     enqueued_at: Mapped[datetime] = mapped_column(default=utcnow)
     enqueue_count: Mapped[int] = mapped_column(Integer, default=0)
+    # SHA-1 of the normalized, accent-stripped, lower-cased text: "the same comment again".
+    text_key: Mapped[str | None] = mapped_column(String(40))
 
     site: Mapped[Site] = relationship()
     article: Mapped[Article] = relationship()
@@ -163,6 +168,24 @@ class ModerationAction(Base):
     to_status: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str | None] = mapped_column(String(500))
     edited_body: Mapped[str | None] = mapped_column(Text)
+
+
+class WordListEntry(Base):
+    """A banned or suspect word/phrase, global (site_id NULL) or for one site. The shipped
+    seed lists (models/data/wordlists) apply everywhere in addition to these rows."""
+
+    __tablename__ = "word_list_entries"
+    __table_args__ = (UniqueConstraint("site_id", "kind", "phrase"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(10))  # banned | suspect
+    phrase: Mapped[str] = mapped_column(String(200))
+    accent_insensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
 user_sites = Table(

@@ -1,9 +1,13 @@
-"""What the phases read (the comment and its site's settings) and what they return."""
+"""What the phases read (the comment, its site's settings, shared resources) and return."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from workers.pipeline.resources import Resources
 
 
 @dataclass(frozen=True)
@@ -15,6 +19,9 @@ class CommentContext:
     author_email: str
     client_ip: str | None
     site_settings: dict[str, Any]
+    received_at: datetime | None = None
+    text_key: str | None = None
+    resources: Resources | None = None
 
 
 @dataclass
@@ -29,9 +36,14 @@ class PhaseResult:
     name: str
     flags: list[str] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
+    # Character spans in the normalized text that the moderator UI highlights.
+    spans: list[dict[str, Any]] = field(default_factory=list)
     # A phase may rewrite the text later phases see (normalization does).
     text: str | None = None
     decision: Decision | None = None
+    # Category probabilities from a classifier, and the model version that made them.
+    scores: dict[str, float] | None = None
+    model_version: str | None = None
 
 
 @dataclass

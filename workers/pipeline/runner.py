@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from workers.pipeline import diacritics, normalize, policy
+from workers.pipeline import contacts, diacritics, length, normalize, policy, repeats, wordlists
 from workers.pipeline.context import CommentContext, Outcome, PhaseResult
 
 Phase = Callable[[CommentContext, str], PhaseResult]
 
-PHASES: list[Phase] = [normalize.run, diacritics.run]
+# The order of DESIGN.md: cheap rules first; each phase sees the normalized text.
+PHASES: list[Phase] = [
+    normalize.run,
+    length.run,
+    contacts.run,
+    wordlists.run,
+    repeats.run,
+    diacritics.run,
+]
 
 
 def run_pipeline(ctx: CommentContext, phases: list[Phase] | None = None) -> Outcome:
