@@ -1,0 +1,288 @@
+"""Text features for the comment classifier, robust to missing diacritics and teencode.
+
+A text is split into *source tokens* with character offsets into the text as given
+(words, URLs, e-mail addresses, phone numbers, other numbers). Each word token is
+normalized (``models.normalize.normalize``), lower-cased and teencode-expanded
+(``models.teencode``; "ko" → "không", "dm" → "đụ má"). Features:
+
+* ``w:`` word 1–2-grams on the expanded normal form (marks kept);
+* ``s:`` word unigrams on the accent-stripped expanded form ("khong", "du ma");
+* ``c:`` character 2–5-grams on the accent-stripped, *unexpanded* token, padded
+  with spaces like scikit-learn's ``char_wb`` (so "đm", "dm", "đờ mờ" variants and
+  mis-typed words still share features);
+* placeholders for URLs (``<url>``), e-mails (``<email>``), phone numbers
+  (``<phone>``, also "09xx" style) and other numbers (``<num>``).
+
+Every feature remembers which source tokens produced it, so a linear model's
+contributions can be mapped back to character spans of the input (``explain``).
+Weights: sub-linear TF × IDF, L2-normalized separately per block (word / char),
+the char block scaled by ``char_weight``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from typing import NamedTuple
+
+import numpy as np
+from scipy import sparse
+
+from models.normalize import normalize, strip_marks
+from models.teencode import load_teencode
+
+__all__ = ["SourceToken", "source_tokens", "Featurizer"]
+
+_ZW = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+_MARKS = "\u0300-\u036f"
+_URL = (
+    r"(?:https?://|www\.)[^\s<>\"'“”]*[^\s<>\"'“”.,;:!?)\]]"
+    r"|(?<![\w@.])[a-zA-Z0-9][a-zA-Z0-9-]*(?:\.[a-zA-Z0-9-]+)*\."
+    r"(?:com|net|org|vn|info|biz|io|co|me|tv|xyz|online|site|top|club|vip|bet|link|ly|gl|cc)"
+    r"(?:\.vn)?(?![\w])(?:/[^\s<>\"'“”]*[^\s<>\"'“”.,;:!?)\]])?"
+)
+_EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+# 0912 345 678, 0912.345.678, +84 912345678, 09xx, 098x.xxx.xxx, 1900 1234
+_PHONE = (
+    r"(?<![\w.])(?:\+?84[\s.-]?|0)\d{2,3}(?:[\s.-]?\d{3}){2}\d?(?![\w])"
+    r"|(?<![\w.])(?:0|\+84)\d{1,3}[xX*]{1,3}(?:[\s.-]?[\dxX*]{3}){0,2}(?![\w])"
+    r"|(?<![\w.])1[89]00[\s.-]?\d{4}(?:\d{2})?(?![\w])"
+)
+_NUMBER = r"\d+(?:[.,]\d+)*(?:%|k|tr|đ|m)?(?![^\W\d_])"
+_WORD = rf"[^\W\d_][\w{_MARKS}{_ZW}]*|[\d][\w{_MARKS}{_ZW}]*[^\W\d_][\w{_MARKS}{_ZW}]*"
+_TOKEN = re.compile(
+    rf"(?P<url>{_URL})|(?P<email>{_EMAIL})|(?P<phone>{_PHONE})|(?P<number>{_NUMBER})"
+    rf"|(?P<word>{_WORD})",
+    re.UNICODE,
+)
+_PLACEHOLDER = {"url": "<url>", "email": "<email>", "phone": "<phone>", "number": "<num>"}
+
+
+class SourceToken(NamedTuple):
+    """One token of the input text and the normalized words it stands for."""
+
+    start: int
+    end: int
+    kind: str                 # word | url | email | phone | number
+    words: tuple[str, ...]    # expanded, normalized, lower-case ("không",) / ("<url>",)
+    stripped: str             # accent-stripped lower-case form used for char n-grams
+
+
+@lru_cache(maxsize=200_000)
+def _word_forms(raw: str) -> tuple[tuple[str, ...], str]:
+    norm = normalize(raw).lower()
+    exp = load_teencode().get(norm)
+    words = tuple(exp.lower().split()) if exp else (norm,)
+    return words, strip_marks(norm)
+
+
+def source_tokens(text: str) -> list[SourceToken]:
+    """Tokens of ``text`` with offsets into ``text`` itself (not its normal form)."""
+    out: list[SourceToken] = []
+    for m in _TOKEN.finditer(text):
+        kind = m.lastgroup or "word"
+        if kind == "word":
+            words, stripped = _word_forms(m.group())
+            if not stripped:
+                continue
+        else:
+            ph = _PLACEHOLDER[kind]
+            words, stripped = (ph,), ""
+        out.append(SourceToken(m.start(), m.end(), kind, words, stripped))
+    return out
+
+
+@lru_cache(maxsize=100_000)
+def _char_grams(stripped: str, lo: int, hi: int) -> tuple[str, ...]:
+    padded = f" {stripped} "
+    n_chars = len(padded)
+    grams = []
+    for n in range(lo, hi + 1):
+        if n > n_chars:
+            break
+        grams.extend("c:" + padded[i:i + n] for i in range(n_chars - n + 1))
+    return tuple(grams)
+
+
+def analyze(tokens: Sequence[SourceToken], char_range: tuple[int, int] = (2, 5),
+            stripped_words: bool = True) -> tuple[list[tuple[str, int, int]],
+                                                  list[tuple[str, int]]]:
+    """(word features with first/last source-token index, char features with token index)."""
+    seq: list[tuple[str, int]] = [(w, i) for i, t in enumerate(tokens) for w in t.words]
+    wf: list[tuple[str, int, int]] = []
+    for j, (w, i) in enumerate(seq):
+        wf.append(("w:" + w, i, i))
+        if stripped_words and w[0] != "<":
+            wf.append(("s:" + strip_marks(w), i, i))
+        if j:
+            pw, pi = seq[j - 1]
+            wf.append((f"w:{pw} {w}", pi, i))
+    lo, hi = char_range
+    cf = [(g, i) for i, t in enumerate(tokens) if t.stripped
+          for g in _char_grams(t.stripped, lo, hi)]
+    return wf, cf
+
+
+class Featurizer:
+    """Word + char n-gram TF-IDF with a fixed vocabulary (fit once, then transform)."""
+
+    def __init__(self, char_range: tuple[int, int] = (2, 5), min_df: int = 2,
+                 max_word_features: int = 200_000, max_char_features: int = 200_000,
+                 char_weight: float = 1.0, stripped_words: bool = True) -> None:
+        self.char_range = (int(char_range[0]), int(char_range[1]))
+        self.min_df = min_df
+        self.max_word_features = max_word_features
+        self.max_char_features = max_char_features
+        self.char_weight = char_weight
+        self.stripped_words = stripped_words
+        self.vocab: dict[str, int] = {}
+        self.n_word = 0
+        self.idf = np.zeros(0, dtype=np.float32)
+
+    # -- persistence ---------------------------------------------------------------
+    def params(self) -> dict:
+        return {"char_range": list(self.char_range), "min_df": self.min_df,
+                "max_word_features": self.max_word_features,
+                "max_char_features": self.max_char_features,
+                "char_weight": self.char_weight, "stripped_words": self.stripped_words}
+
+    @classmethod
+    def from_state(cls, params: dict, features: list[str], n_word: int,
+                   idf: np.ndarray) -> Featurizer:
+        f = cls(**{**params, "char_range": tuple(params["char_range"])})
+        f.vocab = {name: i for i, name in enumerate(features)}
+        f.n_word = int(n_word)
+        f.idf = np.asarray(idf, dtype=np.float32)
+        return f
+
+    @property
+    def feature_names(self) -> list[str]:
+        names = [""] * len(self.vocab)
+        for k, i in self.vocab.items():
+            names[i] = k
+        return names
+
+    # -- fitting -------------------------------------------------------------------
+    def _doc_features(self, text: str) -> tuple[list[str], list[str]]:
+        wf, cf = analyze(source_tokens(text), self.char_range, self.stripped_words)
+        return [f for f, _, _ in wf], [f for f, _ in cf]
+
+    def fit(self, texts: Iterable[str]) -> Featurizer:
+        wdf: dict[str, int] = {}
+        cdf: dict[str, int] = {}
+        n_docs = 0
+        for text in texts:
+            n_docs += 1
+            w, c = self._doc_features(text)
+            for f in set(w):
+                wdf[f] = wdf.get(f, 0) + 1
+            for f in set(c):
+                cdf[f] = cdf.get(f, 0) + 1
+
+        def top(df: dict[str, int], k: int) -> list[tuple[str, int]]:
+            items = [(f, d) for f, d in df.items() if d >= self.min_df]
+            items.sort(key=lambda x: (-x[1], x[0]))
+            return items[:k]
+
+        words = top(wdf, self.max_word_features)
+        chars = top(cdf, self.max_char_features)
+        names = [f for f, _ in words] + [f for f, _ in chars]
+        dfs = np.array([d for _, d in words] + [d for _, d in chars], dtype=np.float64)
+        self.vocab = {name: i for i, name in enumerate(names)}
+        self.n_word = len(words)
+        self.idf = (np.log((1 + n_docs) / (1 + dfs)) + 1).astype(np.float32)
+        return self
+
+    # -- transform -----------------------------------------------------------------
+    def _token_entry(self, kind: str, raw: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
+        """(expanded words, columns of the features inside this one token); cached."""
+        key = raw if kind == "word" else "\0" + kind
+        entry = self._cache.get(key)
+        if entry is not None:
+            return entry
+        if kind == "word":
+            words, stripped = _word_forms(raw)
+        else:
+            words, stripped = (_PLACEHOLDER[kind],), ""
+        tok = SourceToken(0, len(raw), kind, words, stripped)
+        wf, cf = analyze([tok], self.char_range, self.stripped_words)
+        vocab = self.vocab
+        cols = tuple(vocab[f] for f in [f for f, _, _ in wf] + [f for f, _ in cf] if f in vocab)
+        entry = (words, cols)
+        if len(self._cache) > 500_000:
+            self._cache.clear()
+        self._cache[key] = entry
+        return entry
+
+    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        """TF-IDF matrix (rows = texts), the same features as ``analyze`` gives."""
+        if getattr(self, "_cache_vocab", None) is not self.vocab:
+            self._cache: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = {}
+            self._cache_vocab = self.vocab
+        vocab_get = self.vocab.get
+        entry_of = self._token_entry
+        indptr = [0]
+        indices: list[int] = []
+        extend = indices.extend
+        append = indices.append
+        finditer = _TOKEN.finditer
+        for text in texts:
+            prev = None
+            for m in finditer(text):
+                kind = m.lastgroup
+                if kind == "word" and not _word_forms(m.group())[1]:
+                    continue
+                words, cols = entry_of(kind, m.group())
+                extend(cols)
+                if prev is not None:
+                    j = vocab_get(f"w:{prev} {words[0]}")
+                    if j is not None:
+                        append(j)
+                prev = words[-1]
+            indptr.append(len(indices))
+        X = sparse.csr_matrix(
+            (np.ones(len(indices), dtype=np.float32), np.asarray(indices, dtype=np.int32),
+             np.asarray(indptr, dtype=np.int64)), shape=(len(texts), len(self.vocab)))
+        X.sum_duplicates()
+        if X.nnz:
+            np.log(X.data, out=X.data)
+            X.data += 1.0
+            X.data *= self.idf[X.indices]
+            self._normalize_blocks(X, (X.indices >= self.n_word).astype(np.int8))
+        return X
+
+    def _normalize_blocks(self, X: sparse.csr_matrix, block: np.ndarray) -> None:
+        rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+        sq = X.data.astype(np.float64) ** 2
+        n = X.shape[0]
+        wn = np.sqrt(np.bincount(rows[block == 0], sq[block == 0], minlength=n))
+        cn = np.sqrt(np.bincount(rows[block == 1], sq[block == 1], minlength=n))
+        wn[wn == 0] = 1.0
+        cn[cn == 0] = 1.0
+        scale = np.where(block == 0, 1.0 / wn[rows], self.char_weight / cn[rows])
+        X.data *= scale.astype(np.float32)
+
+    def transform_with_spans(self, text: str) -> tuple[list[SourceToken], list[tuple[int, float, int, int]]]:
+        """Tokens and, per feature occurrence, (column, weight, first token, last token).
+
+        The weights of one feature's occurrences add up to its value in ``transform``.
+        """
+        tokens = source_tokens(text)
+        wf, cf = analyze(tokens, self.char_range, self.stripped_words)
+        X = self.transform([text])
+        value = dict(zip(X.indices.tolist(), X.data.tolist(), strict=True))
+        occ: dict[int, list[tuple[int, int]]] = {}
+        for f, a, b in wf:
+            j = self.vocab.get(f)
+            if j is not None:
+                occ.setdefault(j, []).append((a, b))
+        for f, i in cf:
+            j = self.vocab.get(f)
+            if j is not None:
+                occ.setdefault(j, []).append((i, i))
+        out = []
+        for j, spans in occ.items():
+            v = value.get(j, 0.0) / len(spans)
+            out.extend((j, v, a, b) for a, b in spans)
+        return tokens, out
