@@ -181,3 +181,28 @@ def test_premoderation_off_still_holds_flagged_comments(resources, client, site,
     nfd = submit(client, key, body="Tho\u0302ng tin hu\u031b\u0303u i\u0301ch, ca\u0309m o\u031bn")
     assert process_comment_now(resources, held) == CommentStatus.pending
     assert process_comment_now(resources, nfd) == CommentStatus.auto_approved
+
+
+def test_one_bad_comment_does_not_fail_its_batch(  # noqa: ANN001
+    client, site, sessions, resources, monkeypatch
+) -> None:
+    from workers.pipeline import runner
+    from workers.tasks import process_comments_now
+
+    _, key = site
+    ids = [submit(client, key, body=f"Ý kiến số {i} về quy hoạch") for i in range(5)]
+    bad = ids[2]
+
+    def picky(ctx: CommentContext, text: str):  # noqa: ANN202
+        if ctx.comment_id == bad:
+            raise ValueError("cannot parse")
+        return pipeline.PhaseResult(name="picky")
+
+    monkeypatch.setattr(runner, "PHASES", [*runner.PHASES, picky])
+    statuses = process_comments_now(resources, ids)
+    assert set(statuses.values()) == {CommentStatus.pending}
+    with sessions() as s:
+        flags = {cid: s.get(Comment, cid).analysis["flags"] for cid in ids}
+    assert flags[bad] == ["analysis_failed"]
+    assert all("analysis_failed" not in f for cid, f in flags.items() if cid != bad)
+    assert all(len(actions(sessions, cid)) == 1 for cid in ids)

@@ -25,7 +25,8 @@ def make_celery(settings: Settings | None = None) -> Celery:
         # mid-task gives its message back: with idempotent tasks, a crash loses nothing.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=4,
+        # Micro-batches (workers/tasks.py) need enough messages in hand to fill a batch.
+        worker_prefetch_multiplier=64,
         task_ignore_result=True,
         worker_hijack_root_logger=False,
         beat_schedule={

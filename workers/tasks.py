@@ -9,9 +9,10 @@ from functools import cache
 
 import redis as redis_lib
 from celery import shared_task
+from celery_batches import Batches
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from service.queueing import QUEUE_MODERATION, TASK_PROCESS_COMMENT, TASK_SWEEP_RECEIVED
 from service.storage import (
@@ -22,13 +23,16 @@ from service.storage import (
     make_session_factory,
 )
 from service.storage.tables import utcnow
-from workers.pipeline import CommentContext, run_pipeline
-from workers.pipeline.policy import failed_outcome
+from workers.pipeline import CommentContext
 from workers.pipeline.resources import Resources
+from workers.pipeline.runner import TRANSIENT, run_pipeline_many
 
 log = logging.getLogger(__name__)
 
 SWEEP_BATCH = 500
+# Comments analysed together: classification costs far less per comment in a batch.
+BATCH_SIZE = 64
+BATCH_WAIT_SECONDS = 0.05
 
 
 @cache
@@ -48,85 +52,84 @@ def _resources() -> Resources:
     )
 
 
-def process_comment_now(resources: Resources, comment_id: int) -> str | None:
-    """Analyse one `received` comment and move it on. Safe to run any number of times:
-    only the run whose conditional UPDATE matches `status = received` writes anything."""
-    sessions = resources.sessions
-    with sessions() as session:
-        comment = session.get(Comment, comment_id)
-        if comment is None:
-            log.warning("comment %s does not exist", comment_id)
-            return None
-        if comment.status != CommentStatus.received:
-            return comment.status  # already processed: a duplicate delivery
-        ctx = CommentContext(
-            comment_id=comment.id,
-            site_id=comment.site_id,
-            body=comment.body_original,
-            author_name=comment.author_name,
-            author_email=comment.author_email,
-            client_ip=comment.client_ip,
-            site_settings=dict(comment.site.settings or {}),
-            received_at=comment.received_at,
-            text_key=comment.text_key,
-            resources=resources,
-        )
-        try:
-            outcome = run_pipeline(ctx)
-        except (OperationalError, redis_lib.ConnectionError, redis_lib.TimeoutError):
-            raise  # transient: the task retries
-        except Exception as exc:  # noqa: BLE001
-            # A bug or bad model must not strand the comment: a moderator sees it unanalysed.
-            log.exception("pipeline failed on comment %s", comment_id)
-            outcome = failed_outcome(ctx, exc)
+def process_comments_now(resources: Resources, comment_ids: list[int]) -> dict[int, str]:
+    """Analyse the `received` comments among `comment_ids` and move them on; returns each
+    existing comment's status. Safe to run any number of times, concurrently too: only the
+    run whose conditional UPDATE matches `status = received` writes a result and audit row."""
+    with resources.sessions() as session:
+        comments = session.scalars(
+            select(Comment).where(Comment.id.in_(set(comment_ids)))
+            .options(selectinload(Comment.site))
+        ).all()
+        statuses = {c.id: c.status for c in comments}
+        todo = [c for c in comments if c.status == CommentStatus.received]
+        if not todo:
+            return statuses
+        ctxs = [
+            CommentContext(
+                comment_id=c.id, site_id=c.site_id, body=c.body_original,
+                author_name=c.author_name, author_email=c.author_email, client_ip=c.client_ip,
+                site_settings=dict(c.site.settings or {}), received_at=c.received_at,
+                text_key=c.text_key, resources=resources,
+            )
+            for c in todo
+        ]
+        outcomes = run_pipeline_many(ctxs)
         now = utcnow()
-        changed = session.execute(
-            update(Comment)
-            .where(Comment.id == comment_id, Comment.status == CommentStatus.received)
-            .values(
-                status=outcome.status,
-                body_normalized=outcome.normalized,
-                analysis=outcome.analysis,
-                priority=outcome.priority,
-                model_version=outcome.model_version,
-                analysed_at=now,
-                decided_at=now if outcome.status != CommentStatus.pending else None,
-                # Auto-approved text is published as the writer typed it (in NFC, with
-                # paragraphs kept); otherwise a moderator publishes it.
-                body_published=unicodedata.normalize("NFC", comment.body_original).strip()
-                if outcome.status == CommentStatus.auto_approved
-                else None,
-            )
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if changed != 1:
-            session.rollback()
-            return None
-        session.add(
-            ModerationAction(
-                comment_id=comment_id,
-                actor=outcome.decided_by,
-                from_status=CommentStatus.received,
-                to_status=outcome.status,
-                reason=outcome.reason,
-                created_at=now,
-            )
-        )
+        for comment, outcome in zip(todo, outcomes, strict=True):
+            published = None
+            if outcome.status == CommentStatus.auto_approved:
+                # Published as the writer typed it (NFC, paragraphs kept).
+                published = unicodedata.normalize("NFC", comment.body_original).strip()
+            changed = session.execute(
+                update(Comment)
+                .where(Comment.id == comment.id, Comment.status == CommentStatus.received)
+                .values(
+                    status=outcome.status,
+                    body_normalized=outcome.normalized,
+                    analysis=outcome.analysis,
+                    priority=outcome.priority,
+                    model_version=outcome.model_version,
+                    analysed_at=now,
+                    decided_at=now if outcome.status != CommentStatus.pending else None,
+                    body_published=published,
+                )
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if changed != 1:
+                continue  # another delivery of this comment got there first
+            session.add(ModerationAction(
+                comment_id=comment.id, actor=outcome.decided_by,
+                from_status=CommentStatus.received, to_status=outcome.status,
+                reason=outcome.reason, created_at=now,
+            ))
+            statuses[comment.id] = outcome.status
         session.commit()
-        return outcome.status
+        return statuses
+
+
+def process_comment_now(resources: Resources, comment_id: int) -> str | None:
+    return process_comments_now(resources, [comment_id]).get(comment_id)
 
 
 @shared_task(
     name=TASK_PROCESS_COMMENT,
-    bind=True,
-    autoretry_for=(OperationalError, redis_lib.ConnectionError, redis_lib.TimeoutError),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=None,
+    base=Batches,
+    flush_every=BATCH_SIZE,
+    flush_interval=BATCH_WAIT_SECONDS,
     acks_late=True,
 )
-def process_comment(self, comment_id: int) -> str | None:  # noqa: ANN001
-    return process_comment_now(_resources(), comment_id)
+def process_comment(requests) -> None:  # noqa: ANN001
+    """Messages carry one comment id each; the worker analyses them in micro-batches."""
+    ids = [int(r.args[0]) for r in requests]
+    try:
+        process_comments_now(_resources(), ids)
+    except TRANSIENT:
+        # The batch is acknowledged when this returns: queue the ids again, a little later.
+        # (Should even that fail, the sweep finds them still `received`.)
+        log.warning("transient failure on %d comments; re-queued", len(ids), exc_info=True)
+        for comment_id in ids:
+            process_comment.apply_async(args=[comment_id], queue=QUEUE_MODERATION, countdown=5)
 
 
 def find_stuck(session: Session, older_than: timedelta, limit: int = SWEEP_BATCH) -> list[int]:
