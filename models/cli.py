@@ -39,10 +39,16 @@ def diacritics() -> None:
                    "(.gz ok).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
               help="Artifact to write (e.g. models/diacritics/vn_diacritics.npz).")
+@click.option("--extra", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Extra accented texts (CSV with a content/Comment column, or one text "
+                   "per line), e.g. reader comments; repeatable.")
+@click.option("--extra-weight", type=int, default=3, show_default=True,
+              help="How many times each extra text is counted.")
 @click.option("--limit", type=int, default=None, help="Only the first N articles (for tests).")
 @click.option("--min-count", "min_counts", multiple=True, metavar="LEVEL=N",
               help="Prune rows of a context level below N occurrences, e.g. l3=2.")
-def build_cmd(corpus: str, out: str, limit: int | None, min_counts: tuple[str, ...]) -> None:
+def build_cmd(corpus: str, out: str, extra: tuple[str, ...], extra_weight: int,
+              limit: int | None, min_counts: tuple[str, ...]) -> None:
     """Build the restoration model from CORPUS into OUT."""
     from models.diacritics.build import build, count_articles
 
@@ -53,6 +59,7 @@ def build_cmd(corpus: str, out: str, limit: int | None, min_counts: tuple[str, .
     total = limit if limit is not None else count_articles(corpus)
     with click.progressbar(length=total, label="reading articles", file=sys.stderr) as bar:
         build(corpus, out, min_counts=mc, limit=limit, progress=bar.update,
+              extra=list(extra), extra_weight=extra_weight,
               log=lambda msg: click.echo("\n" + msg, err=True))
 
 

@@ -11,6 +11,7 @@ evaluation set of ``benchmarks/diacritics.py``.
 
 from __future__ import annotations
 
+import csv
 import gzip
 import re
 import time
@@ -29,7 +30,7 @@ from models.diacritics.model import (
     Table,
     context_hash,
 )
-from models.normalize import normalize, strip_marks
+from models.normalize import has_vietnamese_marks, normalize, strip_marks
 
 DEFAULT_MIN_COUNTS = {"l2l": 1, "l2r": 1, "l3l": 2, "l3r": 2, "l3": 2, "l4l": 3, "l4r": 3}
 HELDOUT_EVERY = 50
@@ -80,13 +81,47 @@ def _count_table(h: np.ndarray, cand: np.ndarray, min_count: int) -> Table:
                            (u & np.uint64(255)).astype(np.uint8), c.astype(np.float64))
 
 
+def read_extra(path: str) -> list[str]:
+    """Texts of an extra training file: a CSV (column content / Comment / free_text)
+    or plain text, one text per line. Only texts typed with diacritics are kept
+    (at least 3 words, at least half of them marked)."""
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8", newline="") as f:
+        if ".csv" in path:
+            rows = list(csv.DictReader(f))
+            col = next((c for c in ("content", "Comment", "free_text", "text")
+                        if rows and c in rows[0]), None)
+            texts = [r[col] for r in rows] if col else []
+        else:
+            texts = [line.strip() for line in f]
+    out = []
+    for t in texts:
+        ws = _TOKEN.findall(normalize(t))
+        ws = [w for w in ws if w[0].isalpha()]
+        if len(ws) >= 3 and sum(has_vietnamese_marks(w) for w in ws) >= 0.5 * len(ws):
+            out.append(t)
+    return out
+
+
 def build(corpus: str, out: str, *, min_counts: dict[str, int] | None = None,
           min_form_count: int = 2, progress: Callable[[int], None] | None = None,
-          limit: int | None = None, log: Callable[[str], None] = print) -> Model:
-    """Count the tables over the training articles and write the artifact to ``out``."""
+          limit: int | None = None, log: Callable[[str], None] = print,
+          extra: list[str] | None = None, extra_weight: int = 3) -> Model:
+    """Count the tables over the training articles (plus ``extra`` files of
+    accented texts, each counted ``extra_weight`` times) and write the artifact."""
     min_counts = {**DEFAULT_MIN_COUNTS, **(min_counts or {})}
     t0 = time.time()
     seqs: list[list[str]] = []
+    extra_counts = {}
+    for path in extra or []:
+        texts = read_extra(path)
+        extra_counts[path.rsplit("/", 1)[-1]] = len(texts)
+        for t in texts:
+            syl = paragraph_syllables(t)
+            for _ in range(extra_weight):
+                seqs.append(syl)
+    if extra:
+        log(f"extra texts: {extra_counts} (weight {extra_weight})")
     n_art = 0
     for i, art in enumerate(iter_articles(corpus)):
         if limit is not None and i >= limit:
@@ -166,6 +201,8 @@ def build(corpus: str, out: str, *, min_counts: dict[str, int] | None = None,
         "training_articles": n_art,
         "heldout": f"article index % {HELDOUT_EVERY} == {HELDOUT_REM}",
         "min_counts": min_counts,
+        "extra": extra_counts,
+        "extra_weight": extra_weight,
         "tone_convention": "old style (hòa, thủy, khỏe)",
     }
     model = Model(keys, cands, ccounts, tables, meta)
