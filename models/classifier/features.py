@@ -9,7 +9,8 @@ normalized (``models.normalize.normalize``), lower-cased and teencode-expanded
 * ``s:`` word unigrams on the accent-stripped expanded form ("khong", "du ma");
 * ``c:`` character 2–5-grams on the accent-stripped, *unexpanded* token, padded
   with spaces like scikit-learn's ``char_wb`` (so "đm", "dm", "đờ mờ" variants and
-  mis-typed words still share features);
+  mis-typed words still share features), plus ``x:`` char 3–5-grams spanning the
+  space between two adjacent words ("vay tien" → "y t", "ay ti", ...);
 * placeholders for URLs (``<url>``), e-mails (``<email>``), phone numbers
   (``<phone>``, also "09xx" style) and other numbers (``<num>``).
 
@@ -105,10 +106,22 @@ def _char_grams(stripped: str, lo: int, hi: int) -> tuple[str, ...]:
     return tuple(grams)
 
 
+@lru_cache(maxsize=200_000)
+def _cross_grams(a: str, b: str, lo: int, hi: int) -> tuple[str, ...]:
+    """Char n-grams spanning the space between two adjacent words (≥ 1 char each side)."""
+    s = f"{a} {b}"
+    k = len(a)
+    grams = []
+    for n in range(max(lo, 3), hi + 1):
+        first, last = max(0, k + 2 - n), min(k - 1, len(s) - n)
+        grams.extend("x:" + s[i:i + n] for i in range(first, last + 1))
+    return tuple(grams)
+
+
 def analyze(tokens: Sequence[SourceToken], char_range: tuple[int, int] = (2, 5),
-            stripped_words: bool = True) -> tuple[list[tuple[str, int, int]],
-                                                  list[tuple[str, int]]]:
-    """(word features with first/last source-token index, char features with token index)."""
+            stripped_words: bool = True, cross_chars: bool = True
+            ) -> tuple[list[tuple[str, int, int]], list[tuple[str, int, int]]]:
+    """(word features, char features), each with its first and last source-token index."""
     seq: list[tuple[str, int]] = [(w, i) for i, t in enumerate(tokens) for w in t.words]
     wf: list[tuple[str, int, int]] = []
     for j, (w, i) in enumerate(seq):
@@ -119,8 +132,14 @@ def analyze(tokens: Sequence[SourceToken], char_range: tuple[int, int] = (2, 5),
             pw, pi = seq[j - 1]
             wf.append((f"w:{pw} {w}", pi, i))
     lo, hi = char_range
-    cf = [(g, i) for i, t in enumerate(tokens) if t.stripped
-          for g in _char_grams(t.stripped, lo, hi)]
+    cf: list[tuple[str, int, int]] = []
+    for i, t in enumerate(tokens):
+        if not t.stripped:
+            continue
+        cf.extend((g, i, i) for g in _char_grams(t.stripped, lo, hi))
+        if cross_chars and i and tokens[i - 1].stripped:
+            cf.extend((g, i - 1, i) for g in _cross_grams(tokens[i - 1].stripped, t.stripped,
+                                                           lo, hi))
     return wf, cf
 
 
@@ -129,13 +148,15 @@ class Featurizer:
 
     def __init__(self, char_range: tuple[int, int] = (2, 5), min_df: int = 2,
                  max_word_features: int = 200_000, max_char_features: int = 200_000,
-                 char_weight: float = 1.0, stripped_words: bool = True) -> None:
+                 char_weight: float = 1.0, stripped_words: bool = True,
+                 cross_chars: bool = True) -> None:
         self.char_range = (int(char_range[0]), int(char_range[1]))
         self.min_df = min_df
         self.max_word_features = max_word_features
         self.max_char_features = max_char_features
         self.char_weight = char_weight
         self.stripped_words = stripped_words
+        self.cross_chars = cross_chars
         self.vocab: dict[str, int] = {}
         self.n_word = 0
         self.idf = np.zeros(0, dtype=np.float32)
@@ -145,7 +166,8 @@ class Featurizer:
         return {"char_range": list(self.char_range), "min_df": self.min_df,
                 "max_word_features": self.max_word_features,
                 "max_char_features": self.max_char_features,
-                "char_weight": self.char_weight, "stripped_words": self.stripped_words}
+                "char_weight": self.char_weight, "stripped_words": self.stripped_words,
+                "cross_chars": self.cross_chars}
 
     @classmethod
     def from_state(cls, params: dict, features: list[str], n_word: int,
@@ -165,8 +187,9 @@ class Featurizer:
 
     # -- fitting -------------------------------------------------------------------
     def _doc_features(self, text: str) -> tuple[list[str], list[str]]:
-        wf, cf = analyze(source_tokens(text), self.char_range, self.stripped_words)
-        return [f for f, _, _ in wf], [f for f, _ in cf]
+        wf, cf = analyze(source_tokens(text), self.char_range, self.stripped_words,
+                         self.cross_chars)
+        return [f for f, _, _ in wf], [f for f, _, _ in cf]
 
     def fit(self, texts: Iterable[str]) -> Featurizer:
         wdf: dict[str, int] = {}
@@ -206,19 +229,33 @@ class Featurizer:
         else:
             words, stripped = (_PLACEHOLDER[kind],), ""
         tok = SourceToken(0, len(raw), kind, words, stripped)
-        wf, cf = analyze([tok], self.char_range, self.stripped_words)
+        wf, cf = analyze([tok], self.char_range, self.stripped_words, False)
         vocab = self.vocab
-        cols = tuple(vocab[f] for f in [f for f, _, _ in wf] + [f for f, _ in cf] if f in vocab)
+        cols = tuple(vocab[f] for f in [f for f, _, _ in wf] + [f for f, _, _ in cf]
+                     if f in vocab)
         entry = (words, cols)
         if len(self._cache) > 500_000:
             self._cache.clear()
         self._cache[key] = entry
         return entry
 
+    def _pair_cols(self, pw: str, w: str, pa: str, a: str) -> tuple[int, ...]:
+        key = (pw, w, pa, a)
+        cols = self._pairs.get(key)
+        if cols is None:
+            vocab = self.vocab
+            feats = [f"w:{pw} {w}", *_cross_grams(pa, a, *self.char_range)]
+            cols = tuple(vocab[f] for f in feats if f in vocab)
+            if len(self._pairs) > 1_000_000:
+                self._pairs.clear()
+            self._pairs[key] = cols
+        return cols
+
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """TF-IDF matrix (rows = texts), the same features as ``analyze`` gives."""
         if getattr(self, "_cache_vocab", None) is not self.vocab:
             self._cache: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = {}
+            self._pairs: dict[tuple[str, str, str, str], tuple[int, ...]] = {}
             self._cache_vocab = self.vocab
         vocab_get = self.vocab.get
         entry_of = self._token_entry
@@ -227,19 +264,29 @@ class Featurizer:
         extend = indices.extend
         append = indices.append
         finditer = _TOKEN.finditer
+        pair_of = self._pair_cols
         for text in texts:
-            prev = None
+            prev = prev_stripped = None
             for m in finditer(text):
                 kind = m.lastgroup
-                if kind == "word" and not _word_forms(m.group())[1]:
-                    continue
-                words, cols = entry_of(kind, m.group())
+                raw = m.group()
+                if kind == "word":
+                    stripped = _word_forms(raw)[1]
+                    if not stripped:
+                        continue
+                else:
+                    stripped = ""
+                words, cols = entry_of(kind, raw)
                 extend(cols)
                 if prev is not None:
-                    j = vocab_get(f"w:{prev} {words[0]}")
-                    if j is not None:
-                        append(j)
+                    if stripped and prev_stripped and self.cross_chars:
+                        extend(pair_of(prev, words[0], prev_stripped, stripped))
+                    else:
+                        j = vocab_get(f"w:{prev} {words[0]}")
+                        if j is not None:
+                            append(j)
                 prev = words[-1]
+                prev_stripped = stripped
             indptr.append(len(indices))
         X = sparse.csr_matrix(
             (np.ones(len(indices), dtype=np.float32), np.asarray(indices, dtype=np.int32),
@@ -263,13 +310,14 @@ class Featurizer:
         scale = np.where(block == 0, 1.0 / wn[rows], self.char_weight / cn[rows])
         X.data *= scale.astype(np.float32)
 
-    def transform_with_spans(self, text: str) -> tuple[list[SourceToken], list[tuple[int, float, int, int]]]:
+    def transform_with_spans(
+            self, text: str) -> tuple[list[SourceToken], list[tuple[int, float, int, int]]]:
         """Tokens and, per feature occurrence, (column, weight, first token, last token).
 
         The weights of one feature's occurrences add up to its value in ``transform``.
         """
         tokens = source_tokens(text)
-        wf, cf = analyze(tokens, self.char_range, self.stripped_words)
+        wf, cf = analyze(tokens, self.char_range, self.stripped_words, self.cross_chars)
         X = self.transform([text])
         value = dict(zip(X.indices.tolist(), X.data.tolist(), strict=True))
         occ: dict[int, list[tuple[int, int]]] = {}
@@ -277,10 +325,10 @@ class Featurizer:
             j = self.vocab.get(f)
             if j is not None:
                 occ.setdefault(j, []).append((a, b))
-        for f, i in cf:
+        for f, a, b in cf:
             j = self.vocab.get(f)
             if j is not None:
-                occ.setdefault(j, []).append((i, i))
+                occ.setdefault(j, []).append((a, b))
         out = []
         for j, spans in occ.items():
             v = value.get(j, 0.0) / len(spans)

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from models.classifier.data import LABELS, Dataset
+from models.classifier.datasets import LABELS, Dataset
 from models.classifier.features import Featurizer
 from models.classifier.metrics import classification_report
 from models.classifier.model import Classifier, _softmax
@@ -41,6 +41,7 @@ class TrainParams:
     max_word_features: int = 200_000
     max_char_features: int = 200_000
     stripped_words: bool = True
+    cross_chars: bool = True
     max_iter: int = 300
     seed: int = 13
 
@@ -99,7 +100,8 @@ def train(ds: Dataset, params: TrainParams | None = None,
     t0 = time.time()
     feat = Featurizer((params.char_min, params.char_max), params.min_df,
                       params.max_word_features, params.max_char_features,
-                      params.char_weight, params.stripped_words).fit(ds.texts)
+                      params.char_weight, params.stripped_words,
+                      params.cross_chars).fit(ds.texts)
     X = feat.transform(ds.texts)
     say(f"features: {len(feat.vocab)} ({feat.n_word} word, {len(feat.vocab) - feat.n_word} char)"
         f" in {time.time() - t0:.1f}s")

@@ -1,0 +1,329 @@
+"""Model registry: versioned model directories and the active pointer.
+
+Layout under the registry root::
+
+    versions/<version>/      model.json, vocab.json.gz, weights.npz, metrics.json, data.json
+    active.json              {"global": version|null, "sites": {site: version},
+                              "previous": {scope: [older versions, newest last]},
+                              "log": [{"at", "scope", "from", "to", "action"}]}
+
+The root is ``VIMOD_MODEL_REGISTRY``, else ``<VIMOD_INSTANCE or ./instance>/model-registry``.
+``active.json`` is written atomically (temp file + ``os.replace``) under a lock
+file, so readers never see a half-written pointer. The version ``"default"`` is
+the model shipped in the package (``models/classifier/default/``); it is active
+when nothing was promoted. A site without its own pointer uses the global one.
+
+:func:`load_active` returns the active :class:`Classifier` from a per-process
+cache and re-reads the pointer at most every ``VIMOD_MODEL_RECHECK_SECONDS``
+(default 5) seconds, so a promotion reaches running workers without a restart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+from models.classifier.model import Classifier
+
+__all__ = ["Registry", "load_active", "default_model_dir", "default_registry_root",
+           "DEFAULT_VERSION"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_VERSION = "default"
+_REQUIRED = ("model.json", "vocab.json.gz", "weights.npz")
+
+
+def default_model_dir() -> Path:
+    return Path(__file__).resolve().parent / "default"
+
+
+def default_registry_root() -> Path:
+    env = os.environ.get("VIMOD_MODEL_REGISTRY")
+    if env:
+        return Path(env)
+    return Path(os.environ.get("VIMOD_INSTANCE") or "instance") / "model-registry"
+
+
+def _scope(site_id) -> str:
+    return "global" if site_id is None else f"site:{site_id}"
+
+
+class Registry:
+    def __init__(self, root: str | os.PathLike | None = None) -> None:
+        self.root = Path(root) if root is not None else default_registry_root()
+
+    # -- paths ---------------------------------------------------------------------
+    @property
+    def versions_dir(self) -> Path:
+        return self.root / "versions"
+
+    @property
+    def pointer_path(self) -> Path:
+        return self.root / "active.json"
+
+    def path_of(self, version: str) -> Path:
+        if version == DEFAULT_VERSION:
+            return default_model_dir()
+        if not version or "/" in version or "\\" in version or version.startswith("."):
+            raise ValueError(f"bad version name {version!r}")
+        p = self.versions_dir / version
+        if not (p / "model.json").is_file():
+            raise KeyError(f"no model version {version!r} in {self.root}")
+        return p
+
+    # -- state -----------------------------------------------------------------------
+    def _read_state(self) -> dict:
+        try:
+            state = json.loads(self.pointer_path.read_text("utf-8"))
+        except FileNotFoundError:
+            state = {}
+        except (OSError, ValueError) as e:
+            log.error("unreadable model pointer %s: %s", self.pointer_path, e)
+            state = {}
+        state.setdefault("global", None)
+        state.setdefault("sites", {})
+        state.setdefault("previous", {})
+        state.setdefault("log", [])
+        return state
+
+    def _write_state(self, state: dict) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self.pointer_path.with_name(f".active.{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_text(json.dumps(state, ensure_ascii=False, indent=2) + "\n", "utf-8")
+        os.replace(tmp, self.pointer_path)
+
+    @contextlib.contextmanager
+    def _locked(self):
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".lock", "a") as fh:
+            try:
+                import fcntl
+                fcntl.flock(fh, fcntl.LOCK_EX)
+            except ImportError:  # pragma: no cover - non-POSIX
+                pass
+            yield
+
+    # -- queries -------------------------------------------------------------------
+    def active_version(self, site_id=None) -> str:
+        """The version serving ``site_id`` (its own pointer, else global, else default)."""
+        state = self._read_state()
+        if site_id is not None:
+            v = state["sites"].get(str(site_id))
+            if v:
+                return v
+        return state["global"] or DEFAULT_VERSION
+
+    def active_path(self, site_id=None) -> Path:
+        return self.path_of(self.active_version(site_id))
+
+    def versions(self) -> list[str]:
+        if not self.versions_dir.is_dir():
+            return []
+        return sorted(p.name for p in self.versions_dir.iterdir()
+                      if (p / "model.json").is_file() and not p.name.startswith("."))
+
+    def info(self, version: str) -> dict:
+        p = self.path_of(version)
+        model = json.loads((p / "model.json").read_text("utf-8"))
+        metrics = _read_json(p / "metrics.json")
+        data = _read_json(p / "data.json")
+        return {"version": version, "path": str(p), "labels": model.get("labels"),
+                "created": model.get("created"), "metrics": metrics,
+                "data": data, "params": model.get("params")}
+
+    def list(self) -> list[dict]:
+        """Every version (the shipped default first) with where it is active."""
+        state = self._read_state()
+        active: dict[str, list[str]] = {}
+        active.setdefault(state["global"] or DEFAULT_VERSION, []).append("global")
+        for site, v in state["sites"].items():
+            active.setdefault(v, []).append(f"site:{site}")
+        out = []
+        for v in [DEFAULT_VERSION, *self.versions()]:
+            try:
+                info = self.info(v)
+            except (KeyError, OSError, ValueError):
+                continue
+            summary = _headline(info.get("metrics"))
+            out.append({"version": v, "created": info["created"], "labels": info["labels"],
+                        "active": active.get(v, []), "metrics": summary, "path": info["path"]})
+        return out
+
+    # -- changes -------------------------------------------------------------------
+    def register(self, model_dir: str | os.PathLike, version: str | None = None) -> str:
+        """Copy a trained model directory into the registry; returns its version."""
+        src = Path(model_dir)
+        for name in _REQUIRED:
+            if not (src / name).is_file():
+                raise ValueError(f"{src} is not a model directory (no {name})")
+        if version is None:
+            h = hashlib.sha256((src / "weights.npz").read_bytes()).hexdigest()[:4]
+            version = time.strftime("%Y-%m-%dT%H-%M-%S", time.gmtime()) + "-" + h
+        if version == DEFAULT_VERSION:
+            raise ValueError("'default' is reserved for the shipped model")
+        self.versions_dir.mkdir(parents=True, exist_ok=True)
+        dest = self.versions_dir / version
+        if dest.exists():
+            raise ValueError(f"version {version!r} already exists")
+        tmp = self.versions_dir / f".{version}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(src, tmp)
+        model_json = tmp / "model.json"
+        model = json.loads(model_json.read_text("utf-8"))
+        model["version"] = version
+        model_json.write_text(json.dumps(model, ensure_ascii=False, indent=2) + "\n", "utf-8")
+        os.replace(tmp, dest)
+        return version
+
+    def promote(self, version: str, site_id=None) -> str | None:
+        """Make ``version`` active (globally or for one site); returns the previous one."""
+        self.path_of(version)  # must exist
+        with self._locked():
+            state = self._read_state()
+            scope = _scope(site_id)
+            old = self._get(state, site_id)
+            if old == version:
+                return old
+            state["previous"].setdefault(scope, []).append(old)
+            state["previous"][scope] = state["previous"][scope][-50:]
+            self._set(state, site_id, version)
+            self._log(state, scope, old, version, "promote")
+            self._write_state(state)
+            return old
+
+    def rollback(self, site_id=None) -> str:
+        """Re-activate the version that was active before the last promotion."""
+        with self._locked():
+            state = self._read_state()
+            scope = _scope(site_id)
+            stack = state["previous"].get(scope) or []
+            if not stack:
+                raise ValueError(f"nothing to roll back for {scope}")
+            back = stack.pop()
+            old = self._get(state, site_id)
+            self._set(state, site_id, back)
+            self._log(state, scope, old, back, "rollback")
+            self._write_state(state)
+            return back or (self.active_version(site_id))
+
+    def clear(self, site_id) -> None:
+        """Remove a site's own pointer (it follows the global model again)."""
+        with self._locked():
+            state = self._read_state()
+            old = state["sites"].pop(str(site_id), None)
+            self._log(state, _scope(site_id), old, None, "clear")
+            self._write_state(state)
+
+    @staticmethod
+    def _get(state: dict, site_id) -> str | None:
+        if site_id is None:
+            return state["global"]
+        return state["sites"].get(str(site_id))
+
+    @staticmethod
+    def _set(state: dict, site_id, version: str | None) -> None:
+        if site_id is None:
+            state["global"] = version
+        elif version is None:
+            state["sites"].pop(str(site_id), None)
+        else:
+            state["sites"][str(site_id)] = version
+
+    @staticmethod
+    def _log(state: dict, scope: str, old, new, action: str) -> None:
+        state["log"].append({"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                             "scope": scope, "from": old, "to": new, "action": action})
+        state["log"] = state["log"][-200:]
+
+
+def _read_json(p: Path):
+    try:
+        return json.loads(p.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _headline(metrics) -> dict:
+    if not isinstance(metrics, dict):
+        return {}
+    out = {}
+    for key, rep in metrics.items():
+        if isinstance(rep, dict) and "macro_f1" in rep:
+            out[key] = rep["macro_f1"]
+    return out
+
+
+# -- per-process cache of the active model -----------------------------------------
+
+_lock = threading.Lock()
+_models: dict[tuple[str, str], Classifier] = {}
+_active: dict[tuple[str, str], tuple[float, str]] = {}
+
+
+def _recheck_seconds() -> float:
+    try:
+        return float(os.environ.get("VIMOD_MODEL_RECHECK_SECONDS", "5"))
+    except ValueError:
+        return 5.0
+
+
+def load_active(registry_root: str | os.PathLike | None = None, site_id=None,
+                max_age: float | None = None) -> Classifier:
+    """The active classifier (for ``site_id`` or global), cached per process.
+
+    The pointer is re-read when the cached answer is older than ``max_age``
+    seconds (default ``VIMOD_MODEL_RECHECK_SECONDS`` or 5); a newly promoted
+    version is loaded then, and models no longer active anywhere in this process
+    are dropped. If the promoted version cannot be loaded the previous model keeps
+    serving (and the error is logged).
+    """
+    reg = Registry(registry_root)
+    root = str(reg.root.resolve())
+    key = (root, _scope(site_id))
+    age = _recheck_seconds() if max_age is None else max_age
+    now = time.monotonic()
+    with _lock:
+        cached = _active.get(key)
+        if cached is not None and now - cached[0] < age:
+            clf = _models.get((root, cached[1]))
+            if clf is not None:
+                return clf
+        try:
+            version = reg.active_version(site_id)
+        except Exception:  # pragma: no cover - defensive
+            log.exception("reading the active model pointer failed")
+            version = cached[1] if cached else DEFAULT_VERSION
+        clf = _models.get((root, version))
+        if clf is None:
+            try:
+                clf = Classifier.load(reg.path_of(version), version=version)
+            except Exception:
+                log.exception("loading model %s failed", version)
+                old = _models.get((root, cached[1])) if cached else None
+                if old is not None:
+                    _active[key] = (now, cached[1])
+                    return old
+                version = DEFAULT_VERSION
+                clf = _models.get((root, version)) or Classifier.load(
+                    default_model_dir(), version=DEFAULT_VERSION)
+            _models[(root, version)] = clf
+        _active[key] = (now, version)
+        in_use = {(k[0], v) for k, (_, v) in _active.items()}
+        for k in list(_models):
+            if k not in in_use:
+                del _models[k]
+        return clf
+
+
+def clear_cache() -> None:
+    with _lock:
+        _models.clear()
+        _active.clear()
