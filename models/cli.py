@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import json
 import sys
 
@@ -66,11 +67,16 @@ def build_cmd(corpus: str, out: str, extra: tuple[str, ...], extra_weight: int,
 @diacritics.command("restore")
 def restore_cmd() -> None:
     """Read lines on stdin, write the lines with marks restored on stdout."""
-    from models.diacritics import restore
+    from models.diacritics.restorer import restore, restore_many
 
     out = _out()
-    for line in _stdin_lines():
-        out.write(restore(line) + "\n")
+    lines = _stdin_lines()
+    if sys.stdin.isatty():  # interactive: answer each line at once
+        for line in lines:
+            out.write(restore(line) + "\n")
+    else:  # piped: batches of lines are much faster (same output)
+        while chunk := list(itertools.islice(lines, 256)):
+            out.write("".join(r + "\n" for r in restore_many(chunk)))
     out.flush()
 
 

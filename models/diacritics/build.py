@@ -24,6 +24,7 @@ from models.diacritics.model import (
     BOUNDARY,
     LEVELS,
     MAXC,
+    MID,
     PAD,
     UNK,
     Model,
@@ -59,14 +60,23 @@ def iter_articles(path: str) -> Iterator[list[str]]:
             yield art
 
 
-def paragraph_syllables(text: str) -> list[str]:
-    """Lower-case normalized tokens; every non-word token becomes '' (boundary)."""
+def paragraph_syllables(text: str, caps: Counter | None = None) -> list[str]:
+    """Lower-case normalized tokens; every non-word token becomes '' (boundary).
+
+    With ``caps``, counts the words written capitalised inside a sentence
+    (after a word or a comma: names) under their lower-case form.
+    """
     out: list[str] = []
-    for tok in _TOKEN.findall(normalize(text).lower()):
+    prev = ""
+    for tok in _TOKEN.findall(normalize(text)):
         if tok[0].isalpha():
-            out.append(tok)
+            low = tok.lower()
+            if caps is not None and tok[0].isupper() and (prev[:1].isalpha() or prev in MID):
+                caps[low] += 1
+            out.append(low)
         elif out and out[-1] != "":
             out.append("")
+        prev = tok
     return out
 
 
@@ -112,6 +122,7 @@ def build(corpus: str, out: str, *, min_counts: dict[str, int] | None = None,
     min_counts = {**DEFAULT_MIN_COUNTS, **(min_counts or {})}
     t0 = time.time()
     seqs: list[list[str]] = []
+    caps: Counter[str] = Counter()
     extra_counts = {}
     for path in extra or []:
         texts = read_extra(path)
@@ -132,7 +143,7 @@ def build(corpus: str, out: str, *, min_counts: dict[str, int] | None = None,
             continue
         n_art += 1
         for para in art:
-            seqs.append(paragraph_syllables(para))
+            seqs.append(paragraph_syllables(para, caps))
     log(f"read {n_art} training articles, {len(seqs)} paragraphs in {time.time() - t0:.0f}s")
 
     counts: Counter[str] = Counter()
@@ -205,7 +216,8 @@ def build(corpus: str, out: str, *, min_counts: dict[str, int] | None = None,
         "extra_weight": extra_weight,
         "tone_convention": "old style (hòa, thủy, khỏe)",
     }
-    model = Model(keys, cands, ccounts, tables, meta)
+    capcounts = [[caps.get(w, 0) for w in cs] for cs in cands]
+    model = Model(keys, cands, ccounts, tables, meta, capcounts)
     model.save(out)
     log(f"wrote {out} in {time.time() - t0:.0f}s")
     return model

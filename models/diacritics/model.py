@@ -48,6 +48,7 @@ LEVELS: list[tuple[str, tuple[int, ...]]] = [
 PAD = 2
 MAXC = 24  # candidate forms kept per syllable key
 BETA = 2.0  # Dirichlet prior weight of the back-off distribution
+MID = frozenset({",", ";"})  # a capitalised word after these (or a word) is inside a sentence
 _M1 = np.uint64(0x9E3779B97F4A7C15)
 _M2 = np.uint64(0xBF58476D1CE4E5B9)
 _M3 = np.uint64(0x94D049BB133111EB)
@@ -168,7 +169,8 @@ class Model:
     """Loaded restoration model (immutable, thread-safe for reading)."""
 
     def __init__(self, keys: list[str], cands: list[list[str]], counts: list[list[int]],
-                 tables: dict[str, Table], meta: dict):
+                 tables: dict[str, Table], meta: dict,
+                 capcounts: list[list[int]] | None = None):
         self.keys = keys
         self.key_id = {k: i for i, k in enumerate(keys)}
         self.cands = cands
@@ -181,6 +183,13 @@ class Model:
                 uni[i, :len(ns)] = ns
         tot = uni.sum(1, keepdims=True)
         self.unigram = uni / np.maximum(tot, 1)
+        # P(written capitalised inside a sentence | form), smoothed: names vs words
+        self.capcounts = capcounts or [[0] * len(c) for c in cands]
+        cap = np.zeros((len(keys), MAXC))
+        for i, ns in enumerate(self.capcounts):
+            if ns:
+                cap[i, :len(ns)] = ns
+        self.cap_ratio = (cap + 0.5) / (uni + 1.0)
         self.n_cands = np.array([len(c) for c in cands], dtype=np.int64)
         # marked form -> its index in its key's candidate list
         self.form_index = {c: j for cs in cands for j, c in enumerate(cs)}
@@ -190,7 +199,9 @@ class Model:
     def save(self, path: str) -> None:
         lines = []
         for k, cs, ns in zip(self.keys[2:], self.cands[2:], self.counts[2:], strict=True):
-            lines.append(k + "\t" + " ".join(f"{c}:{n}" for c, n in zip(cs, ns, strict=True)))
+            caps = self.capcounts[len(lines) + 2]
+            lines.append(k + "\t" + " ".join(
+                f"{c}:{n}:{m}" for c, n, m in zip(cs, ns, caps, strict=True)))
         vocab = gzip.compress("\n".join(lines).encode("utf-8"), 9)
         arrays = {"vocab": np.frombuffer(vocab, dtype=np.uint8),
                   "meta": np.frombuffer(json.dumps(self.meta).encode(), dtype=np.uint8)}
@@ -218,17 +229,20 @@ class Model:
         keys = ["", ""]
         cands: list[list[str]] = [[], []]
         counts: list[list[int]] = [[], []]
+        capcounts: list[list[int]] = [[], []]
         for line in vocab.split("\n"):
             k, _, rest = line.partition("\t")
-            cs, ns = [], []
+            cs, ns, ms = [], [], []
             for item in rest.split(" "):
-                c, _, n = item.rpartition(":")
-                cs.append(c)
-                ns.append(int(n))
+                parts = item.split(":")
+                cs.append(parts[0])
+                ns.append(int(parts[1]))
+                ms.append(int(parts[2]) if len(parts) > 2 else 0)
             keys.append(k)
             cands.append(cs)
             counts.append(ns)
-        return cls(keys, cands, counts, tables, meta)
+            capcounts.append(ms)
+        return cls(keys, cands, counts, tables, meta, capcounts)
 
     # -- decoding -------------------------------------------------------------
     def key_ids(self, syllables: list[str]) -> np.ndarray:

@@ -18,7 +18,7 @@ from importlib import resources
 
 import numpy as np
 
-from models.diacritics.model import MAXC, Model, apply_case, compatible, prepare_word
+from models.diacritics.model import MAXC, MID, PAD, Model, apply_case, compatible, prepare_word
 from models.normalize import is_vietnamese_syllable, strip_marks
 from models.tokenize import Token, tokenize
 
@@ -81,12 +81,14 @@ def _word_info(model: Model, word: str) -> tuple[str, str, str, int, bool, bool]
     return info
 
 
-def english_mask(ef: list[bool], strong: list[bool]) -> list[bool]:
+def english_mask(ef: list[bool], strong: list[bool],
+                 brk: list[bool] | None = None) -> list[bool]:
     """Which words to keep as English (``ef``: English-list or foreign word).
 
     Every such word when they make most of the text; otherwise only those in a
-    run of such words that holds at least one word that cannot be a Vietnamese
-    syllable ("the" in "see the link", not in "co the").
+    run of such words (not crossing punctuation: ``brk[i]`` = punctuation before
+    word i) that holds at least one word that cannot be a Vietnamese syllable
+    ("the" in "see the link", not in "co the" nor in "Virginia, My").
     """
     n = len(ef)
     k = sum(ef)
@@ -100,8 +102,8 @@ def english_mask(ef: list[bool], strong: list[bool]) -> list[bool]:
         if not ef[i]:
             i += 1
             continue
-        j = i
-        while j < n and ef[j]:
+        j = i + 1
+        while j < n and ef[j] and not (brk and brk[j]):
             j += 1
         if any(strong[i:j]):
             for m in range(i, j):
@@ -135,6 +137,7 @@ def restore_words_many(texts: list[str], model: Model | None = None
     docs = []
     amb_pos: list[int] = []
     amb_words: list[tuple] = []
+    amb_cap: list[bool] = []
     form_index = model.form_index
     for text in texts:
         t = unicodedata.normalize("NFC", text)
@@ -142,6 +145,9 @@ def restore_words_many(texts: list[str], model: Model | None = None
         wpos: list[int] = []
         efs: list[bool] = []
         strongs: list[bool] = []
+        capmid: list[bool] = []
+        brk: list[bool] = []
+        prev = None
         for tok in tokenize(t):
             if tok.kind == "word":
                 w, lw, key, kid, ef, strong = _word_info(model, tok.text)
@@ -150,15 +156,20 @@ def restore_words_many(texts: list[str], model: Model | None = None
                 words.append((tok, w, lw, kid))
                 efs.append(ef)
                 strongs.append(strong)
+                capmid.append(prev is not None and w[0].isupper() and not w.isupper()
+                              and (prev.kind == "word" or prev.text in MID))
+                brk.append(prev is not None and prev.kind != "word")
             elif seq and seq[-1] != "":
                 seq.append("")
+            prev = tok
         seq.extend(("", ""))  # texts never see each other's context
-        keep = english_mask(efs, strongs)
+        keep = english_mask(efs, strongs, brk)
         rows = []
         for i, (_t, _w, _lw, kid) in enumerate(words):
             if kid >= 2 and not keep[i] and len(cands_all[kid]) > 1:
                 rows.append(len(amb_pos))
                 amb_pos.append(wpos[i])
+                amb_cap.append(capmid[i])
                 amb_words.append(words[i] + (len(amb_pos) - 1,))
             else:
                 rows.append(-1)
@@ -170,6 +181,10 @@ def restore_words_many(texts: list[str], model: Model | None = None
     if amb_pos:
         padded = model.key_ids(seq)
         probs = model.distributions(padded, len(seq), np.array(amb_pos, dtype=np.int64))
+        if any(amb_cap):  # capitalised inside a sentence: favour forms used as names
+            cr = np.flatnonzero(amb_cap)
+            x = probs[cr] * model.cap_ratio[padded[PAD + np.array(amb_pos)[cr]]]
+            probs[cr] = x / np.maximum(x.sum(1, keepdims=True), 1e-300)
         ba = probs.argmax(1)
         ar = np.arange(len(ba))
         best = ba.tolist()
