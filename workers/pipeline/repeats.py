@@ -1,21 +1,23 @@
-"""Phase: repeats and floods.
+"""Phase (batched): repeats and floods.
 
 - the same text (see models.fingerprint) again from one author or IP within a window;
-- near-duplicates from *different* authors (MinHash over word shingles, LSH in Redis):
-  coordinated posting;
+- near-duplicates from *different* authors (MinHash over word shingles, LSH bands in
+  Redis): coordinated posting;
 - a burst of comments from one IP.
 
-Every write is idempotent (sorted-set members are comment ids), so a re-run of the
-pipeline on the same comment counts it once.
+The whole batch costs one database query and one Redis round trip (a Lua script per
+comment, pipelined). Every write is
+idempotent (sorted-set members are comment ids), so a re-run counts a comment once.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
 from datetime import timedelta
 
 import numpy as np
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 
 from models.fingerprint import comparable
 from service.storage import Comment
@@ -29,6 +31,7 @@ MIN_WORDS = 6  # shorter texts ("cảm ơn tác giả") repeat innocently
 BANDS, ROWS = 16, 4
 NEAR_DUP_JACCARD = 0.6
 NEAR_DUP_WINDOW_SECONDS = 24 * 3600
+MAX_CANDIDATES = 20
 
 # Universal hashing mod a 31-bit prime keeps a*x + b inside uint64: fast, exact numpy.
 _PRIME = (1 << 31) - 1
@@ -47,86 +50,126 @@ def minhash(words: list[str]) -> np.ndarray:
     return ((np.outer(_A, hashes) + _B[:, None]) % _PRIME).min(axis=1)
 
 
-def _near_duplicates(ctx: CommentContext, words: list[str]) -> list[int]:
-    r = ctx.resources.redis
-    sig = minhash(words)
-    ts = ctx.received_at.timestamp() if ctx.received_at else 0.0
-    sig_key = f"vimod:mh:{ctx.comment_id}"
-    pipe = r.pipeline()
-    pipe.hset(sig_key, mapping={"sig": sig.tobytes(), "author": ctx.author_email.lower()})
-    pipe.expire(sig_key, NEAR_DUP_WINDOW_SECONDS)
-    band_keys = []
-    for b in range(BANDS):
-        band = hashlib.blake2b(sig[b * ROWS:(b + 1) * ROWS].tobytes(), digest_size=8).hexdigest()
-        key = f"vimod:lsh:{ctx.site_id}:{b}:{band}"
-        band_keys.append(key)
-        pipe.zadd(key, {ctx.comment_id: ts})
-        pipe.expire(key, NEAR_DUP_WINDOW_SECONDS)
-    pipe.execute()
-    pipe = r.pipeline()
-    for key in band_keys:
-        pipe.zrangebyscore(key, ts - NEAR_DUP_WINDOW_SECONDS, "+inf")
-    candidates = {int(x) for members in pipe.execute() for x in members} - {ctx.comment_id}
-    similar = []
-    for cid in sorted(candidates):
-        other = r.hgetall(f"vimod:mh:{cid}")
-        if not other or other[b"author"].decode() == ctx.author_email.lower():
+def _band_keys(site_id: int, sig: np.ndarray) -> list[str]:
+    return [
+        f"vimod:lsh:{site_id}:{b}:"
+        + hashlib.blake2b(sig[b * ROWS:(b + 1) * ROWS].tobytes(), digest_size=8).hexdigest()
+        for b in range(BANDS)
+    ]
+
+
+def _exact_repeats(ctxs: list[CommentContext], results: list[PhaseResult]) -> None:
+    keyed = [(c, r) for c, r in zip(ctxs, results, strict=True) if c.text_key and c.received_at]
+    if not keyed:
+        return
+    since = min(c.received_at for c, _ in keyed) - REPEAT_WINDOW
+    with ctxs[0].resources.sessions() as session:
+        rows = session.execute(
+            select(Comment.id, Comment.site_id, Comment.text_key, Comment.author_email,
+                   Comment.client_ip, Comment.received_at)
+            .where(Comment.site_id.in_({c.site_id for c, _ in keyed}),
+                   Comment.text_key.in_({c.text_key for c, _ in keyed}),
+                   Comment.received_at > since)
+        ).all()
+    by_key = defaultdict(list)
+    for row in rows:
+        by_key[(row.site_id, row.text_key)].append(row)
+    for ctx, result in keyed:
+        same = [
+            row for row in by_key[(ctx.site_id, ctx.text_key)]
+            if row.id != ctx.comment_id
+            and row.received_at > ctx.received_at - REPEAT_WINDOW
+            and (row.author_email == ctx.author_email
+                 or (ctx.client_ip is not None and row.client_ip == ctx.client_ip))
+        ]
+        if same:
+            result.flags.append("repeat")
+            result.data["repeat_of"] = sorted(row.id for row in same)[:20]
+            result.data["repeat_count"] = len(same) + 1
+
+
+# One round trip per comment instead of ~50 commands: record the comment in its LSH bands
+# and its IP's burst window, and return the burst count and the recent candidates' signatures.
+# (It reads vimod:mh:<id> keys it was not given: fine on one Redis, not on a cluster.)
+_LUA = """
+local id, ts = ARGV[1], tonumber(ARGV[2])
+local window, maxc, burst_window = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local out = {-1}
+if KEYS[2] ~= '' then
+  redis.call('ZADD', KEYS[2], ts, id)
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ts - 3600)
+  redis.call('EXPIRE', KEYS[2], 3600)
+  out[1] = redis.call('ZCOUNT', KEYS[2], ts - burst_window, ts)
+end
+if ARGV[3] == '' then return out end
+redis.call('HSET', KEYS[1], 'sig', ARGV[3], 'author', ARGV[4])
+redis.call('EXPIRE', KEYS[1], window)
+local seen, n = {}, 0
+for i = 3, #KEYS do
+  local recent = redis.call('ZREVRANGEBYSCORE', KEYS[i], '+inf', ts - window, 'LIMIT', 0, maxc)
+  for _, cid in ipairs(recent) do
+    if cid ~= id and not seen[cid] and n < maxc then
+      seen[cid] = true
+      n = n + 1
+      local other = redis.call('HMGET', 'vimod:mh:' .. cid, 'sig', 'author')
+      if other[1] then
+        table.insert(out, cid); table.insert(out, other[1]); table.insert(out, other[2])
+      end
+    end
+  end
+  redis.call('ZADD', KEYS[i], ts, id)
+  redis.call('EXPIRE', KEYS[i], window)
+end
+return out
+"""
+
+
+def _redis_checks(ctxs: list[CommentContext], texts: list[str],
+                  results: list[PhaseResult]) -> None:
+    r = ctxs[0].resources.redis
+    script = r.register_script(_LUA)
+    pipe = r.pipeline(transaction=False)
+    planned: list[tuple[int, np.ndarray | None]] = []
+    for i, ctx in enumerate(ctxs):
+        if ctx.received_at is None:
             continue
-        est = float(np.mean(np.frombuffer(other[b"sig"], dtype=np.uint64) == sig))
-        if est >= NEAR_DUP_JACCARD:
-            similar.append(cid)
-    return similar
-
-
-def _burst(ctx: CommentContext) -> int:
-    r = ctx.resources.redis
-    ts = ctx.received_at.timestamp()
-    key = f"vimod:burst:{ctx.client_ip}"
-    pipe = r.pipeline()
-    pipe.zadd(key, {ctx.comment_id: ts})
-    pipe.zremrangebyscore(key, "-inf", ts - 3600)
-    pipe.zcount(key, ts - BURST_WINDOW_SECONDS, ts)
-    pipe.expire(key, 3600)
-    return int(pipe.execute()[2])
-
-
-def run(ctx: CommentContext, text: str) -> PhaseResult:
-    result = PhaseResult(name="repeats")
-    if ctx.resources is None:
-        return result
-    if ctx.text_key and ctx.received_at:
-        with ctx.resources.sessions() as session:
-            conditions = [Comment.author_email == ctx.author_email]
-            if ctx.client_ip:
-                conditions.append(Comment.client_ip == ctx.client_ip)
-            earlier = session.scalars(
-                select(Comment.id).where(
-                    Comment.site_id == ctx.site_id,
-                    Comment.text_key == ctx.text_key,
-                    Comment.id != ctx.comment_id,
-                    Comment.received_at > ctx.received_at - REPEAT_WINDOW,
-                    or_(*conditions),
-                ).order_by(Comment.id).limit(20)
-            ).all()
-            if earlier:
-                result.flags.append("repeat")
-                result.data["repeat_of"] = list(earlier)
-                result.data["repeat_count"] = session.scalar(
-                    select(func.count()).select_from(Comment).where(
-                        Comment.site_id == ctx.site_id, Comment.text_key == ctx.text_key,
-                        Comment.received_at > ctx.received_at - REPEAT_WINDOW,
-                        or_(*conditions)))
-    if ctx.resources.redis is None or ctx.received_at is None:
-        return result
-    words = comparable(text).split()
-    if len(words) >= MIN_WORDS:
-        similar = _near_duplicates(ctx, words)
+        words = comparable(texts[i]).split()
+        sig = minhash(words) if len(words) >= MIN_WORDS else None
+        keys = [f"vimod:mh:{ctx.comment_id}",
+                f"vimod:burst:{ctx.client_ip}" if ctx.client_ip else "",
+                *(_band_keys(ctx.site_id, sig) if sig is not None else [])]
+        script(keys=keys, args=[
+            ctx.comment_id, ctx.received_at.timestamp(),
+            sig.tobytes() if sig is not None else b"", ctx.author_email.lower(),
+            NEAR_DUP_WINDOW_SECONDS, MAX_CANDIDATES, BURST_WINDOW_SECONDS,
+        ], client=pipe)
+        planned.append((i, sig))
+    for (i, sig), reply in zip(planned, pipe.execute(), strict=True):
+        burst = int(reply[0])
+        if burst >= 0:
+            results[i].data["ip_comments_last_minute"] = burst
+            if burst > BURST_LIMIT:
+                results[i].flags.append("burst")
+        author = ctxs[i].author_email.lower()
+        similar = [
+            int(reply[k]) for k in range(1, len(reply), 3)
+            if reply[k + 2].decode() != author
+            and float(np.mean(np.frombuffer(reply[k + 1], dtype=np.uint64) == sig))
+            >= NEAR_DUP_JACCARD
+        ]
         if similar:
-            result.flags.append("near_duplicate")
-            result.data["near_duplicates"] = similar[:20]
-    if ctx.client_ip:
-        count = _burst(ctx)
-        result.data["ip_comments_last_minute"] = count
-        if count > BURST_LIMIT:
-            result.flags.append("burst")
-    return result
+            results[i].flags.append("near_duplicate")
+            results[i].data["near_duplicates"] = sorted(similar)
+
+
+def run(ctxs: list[CommentContext], texts: list[str]) -> list[PhaseResult]:
+    results = [PhaseResult(name="repeats") for _ in ctxs]
+    if not ctxs or ctxs[0].resources is None:
+        return results
+    _exact_repeats(ctxs, results)
+    if ctxs[0].resources.redis is not None:
+        _redis_checks(ctxs, texts, results)
+    return results
+
+
+run.batch = True  # type: ignore[attr-defined]
