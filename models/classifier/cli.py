@@ -4,7 +4,8 @@ Data options are positional groups: each ``--data FILE`` (or ``--eval-data FILE`
 for ``train``) starts a file, and the ``--text-column``, ``--label-column``,
 ``--label-map`` and ``--weight`` options after it apply to that file. The same
 options given before the first ``--data`` are defaults for every file; an
-``--eval-data`` file inherits the settings of the last ``--data`` file::
+``--eval-data`` file inherits the settings of the ``--data`` group with the same
+path, else of the last ``--data`` group (and its own options override them)::
 
     vimod model train --data a.csv --text-column free_text --label-column label_id \\
         --label-map 0=clean,1=offensive,2=hate \\
@@ -51,7 +52,10 @@ def parse_data_args(args: list[str], starts: tuple[str, ...] = ("--data",)
             value = args[i + 1]
             i += 2
         if flag in starts:
-            base = dict(last_data) if flag != "--data" else dict(defaults)
+            base = dict(defaults)
+            if flag != "--data":
+                same = [g for f, g in groups if f == "--data" and g["path"] == value]
+                base = dict(same[-1] if same else last_data)
             base.pop("path", None)
             base["path"] = value
             groups.append((flag, base))
@@ -296,7 +300,7 @@ def classify(model_ref: str | None, registry: str | None, site: str | None,
     A line that is not a JSON object with a string "text" gets {"error": ...}.
     """
     clf = resolve_model(model_ref, registry, site)
-    out = click.get_text_stream("stdout")
+    out = sys.stdout.buffer
     pending: list[tuple[str | None, str | None]] = []   # (text, error)
 
     def flush() -> None:
@@ -309,11 +313,12 @@ def classify(model_ref: str | None, registry: str | None, site: str | None,
                 obj = next(results)
                 if explain_top:
                     obj["explain"] = clf.explain(t, top=explain_top)
-            out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+            out.write((json.dumps(obj, ensure_ascii=False) + "\n").encode("utf-8"))
         out.flush()
         pending.clear()
 
-    for line in click.get_text_stream("stdin"):
+    for raw in sys.stdin.buffer:
+        line = raw.decode("utf-8", errors="replace")
         if not line.strip():
             continue
         try:

@@ -155,6 +155,7 @@ class Classifier:
         centred = self.coef - self.coef.mean(axis=1, keepdims=True)
         per_tok = np.zeros((len(tokens), K))
         links: dict[int, np.ndarray] = {}   # token i → contribution of bigram (i, i+1)
+        n_word = self.featurizer.n_word
         for j, v, a, b in occ:
             c = v * centred[j]
             if a == b:
@@ -162,7 +163,7 @@ class Classifier:
             else:
                 per_tok[a] += c / 2
                 per_tok[b] += c / 2
-                if b == a + 1:
+                if b == a + 1 and j < n_word:      # word bigram: may join a phrase
                     links[a] = links.get(a, 0) + c
         if label is not None:
             k_fixed = self.labels.index(label)

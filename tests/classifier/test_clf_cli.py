@@ -1,0 +1,92 @@
+"""CLI: model train / evaluate / promote / list and classify, on tiny files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from models.classifier.cli import classify, model
+
+
+def _train_args(files, out):
+    return ["train",
+            "--data", str(files["a"]), "--text-column", "free_text", "--label-column", "label_id",
+            "--label-map", "0=clean,1=offensive,2=hate",
+            "--data", str(files["b"]), "--text-column", "body", "--label-column", "is_spam",
+            "--label-map", "0=clean,1=spam", "--weight", "2",
+            "--eval-data", str(files["a"]),
+            "--min-df", "1", "--folds", "2", "--out", str(out)]
+
+
+def test_train_classify_evaluate(data_files, tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "m"
+    res = runner.invoke(model, _train_args(data_files, out))
+    assert res.exit_code == 0, res.output
+    assert "cross-validation" in res.output and "wrote" in res.output   # progress shown
+    metrics = json.loads((out / "metrics.json").read_text("utf-8"))
+    assert "eval:a.csv" in metrics and metrics["cross_validation"]["macro_f1"] > 0
+    data = json.loads((out / "data.json").read_text("utf-8"))
+    assert data["labels"] == {"clean": 24, "hate": 10, "offensive": 15, "spam": 14}
+    assert data["files"][0]["label_map"] == {"0": "clean", "1": "offensive", "2": "hate"}
+
+    lines = [{"text": "Vay tiền nhanh ib zalo 0912 345 678"}, {"text": "Bài viết hay quá"},
+             "not json", {"nope": 1}, {"text": "đm thằng ngu vl"}]
+    stdin = "\n".join(x if isinstance(x, str) else json.dumps(x, ensure_ascii=False)
+                      for x in lines) + "\n"
+    res = runner.invoke(classify, ["--model", str(out), "--batch", "2"], input=stdin)
+    assert res.exit_code == 0, res.output
+    got = [json.loads(x) for x in res.output.splitlines()]
+    assert len(got) == 5
+    assert got[0]["label"] == "spam" and got[1]["label"] == "clean"
+    assert "error" in got[2] and "error" in got[3]
+    assert got[4]["label"] == "offensive"
+    assert list(got[0]["scores"]) == ["clean", "spam", "offensive", "hate"]
+    assert abs(sum(got[0]["scores"].values()) - 1) < 1e-6
+
+    res = runner.invoke(classify, ["--model", str(out), "--explain", "3"],
+                        input='{"text": "đm thằng ngu"}\n')
+    item = json.loads(res.output)
+    assert item["explain"] and item["explain"][0]["token"]
+
+    pytest.importorskip("matplotlib")
+    png1, png2, js = tmp_path / "pr.png", tmp_path / "cm.png", tmp_path / "r.json"
+    res = runner.invoke(model, ["evaluate", "--model", str(out), "--data", str(data_files["a"]),
+                                "--text-column", "free_text", "--label-column", "label_id",
+                                "--label-map", "0=clean,1=offensive,2=hate",
+                                "--json", str(js), "--pr-curve", str(png1),
+                                "--confusion-image", str(png2)])
+    assert res.exit_code == 0, res.output
+    assert "macro-F1" in res.output and "confusion" in res.output and "precision" in res.output
+    rep = json.loads(js.read_text("utf-8"))
+    assert rep["n"] == 49 and rep["macro_f1"] > 0.8
+    assert png1.stat().st_size > 1000 and png2.stat().st_size > 1000
+
+
+def test_promote_list_rollback_and_classify_active(data_files, tmp_path):
+    runner = CliRunner()
+    reg = tmp_path / "reg"
+    out = tmp_path / "m"
+    res = runner.invoke(model, [*_train_args(data_files, out), "--registry", str(reg)])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(model, ["promote", str(out), "--registry", str(reg)])
+    assert res.exit_code == 0, res.output
+    assert "global: default ->" in res.output
+    res = runner.invoke(model, ["list", "--registry", str(reg), "--json"])
+    rows = json.loads(res.output)
+    assert [r["active"] for r in rows] == [[], ["global"]]
+    res = runner.invoke(classify, ["--registry", str(reg)], input='{"text": "vay tiền zalo"}\n')
+    assert res.exit_code == 0 and json.loads(res.output)["label"] == "spam"
+    res = runner.invoke(model, ["rollback", "--registry", str(reg)])
+    assert res.exit_code == 0 and "global: default" in res.output
+
+
+def test_train_usage_errors(data_files, tmp_path):
+    runner = CliRunner()
+    res = runner.invoke(model, ["train", "--out", str(tmp_path / "x")])
+    assert res.exit_code != 0 and "--data" in res.output
+    res = runner.invoke(model, ["train", "--data", str(data_files["a"]), "--text-column", "zzz",
+                                "--out", str(tmp_path / "x")])
+    assert res.exit_code != 0 and "no column" in res.output

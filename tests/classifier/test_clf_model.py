@@ -1,0 +1,124 @@
+"""Data loading, features, training, prediction and explanations."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from models.classifier import Classifier
+from models.classifier.datasets import DataSpec, load_file, load_many, parse_label_map
+from models.classifier.features import Featurizer, analyze, source_tokens
+from tests.classifier.conftest import specs
+
+
+def test_parse_label_map():
+    assert parse_label_map("0=clean, 1=offensive,2=hate") == {
+        "0": "clean", "1": "offensive", "2": "hate"}
+    assert parse_label_map(None) is None
+    with pytest.raises(ValueError):
+        parse_label_map("0clean")
+
+
+def test_load_several_files_with_maps(data_files):
+    ds = load_many(specs(data_files))
+    assert ds.label_counts() == {"clean": 24, "hate": 10, "offensive": 15, "spam": 14}
+    # file b repeats file a's clean comments: dropped, file a wins
+    assert ds.summary[1]["duplicates_dropped"] == 24
+    assert ds.summary[1]["used_labels"] == {"spam": 14}
+    assert set(ds.weights) == {1.0, 2.0}
+    assert len(ds) == len(ds.texts) == len(ds.labels) == len(ds.sources)
+
+
+def test_wildcard_map_unmapped_rows_and_missing_column(tmp_path):
+    p = tmp_path / "hos.csv"
+    p.write_text('content,index_spans\nbình thường,[]\n"ngu vl","[0, 1, 2]"\nabc,\n',
+                 encoding="utf-8")
+    texts, labels, summary = load_file(DataSpec(str(p), "content", "index_spans",
+                                                 parse_label_map("[]=clean,*=offensive")))
+    assert labels == ["clean", "offensive", "offensive"]
+    texts, labels, summary = load_file(DataSpec(str(p), "content", "index_spans",
+                                                 {"[]": "clean"}))
+    assert labels == ["clean"] and summary["skipped_unmapped_label"] == 2
+    with pytest.raises(ValueError, match="no column"):
+        load_file(DataSpec(str(p), "text", "index_spans"))
+
+
+def test_tokens_keep_offsets_in_the_given_text():
+    text = "  Vay tiền  nhanh, ib zalo 0912 345 678 hoặc vào www.bet88.vip đ\u200bm"
+    toks = source_tokens(text)
+    kinds = [(text[t.start:t.end], t.kind) for t in toks]
+    assert ("0912 345 678", "phone") in kinds
+    assert ("www.bet88.vip", "url") in kinds
+    assert ("đ\u200bm", "word") in kinds
+    ib = next(t for t in toks if text[t.start:t.end] == "ib")
+    assert ib.words == ("nhắn", "tin")          # teencode expanded
+    assert next(t for t in toks if t.kind == "word" and t.words == ("tiền",)).stripped == "tien"
+
+
+def test_fast_transform_matches_analyze():
+    texts = ["Vay tiền nhanh ib zalo 0912 345 678", "dm thằng này ngu vl ko biết gì",
+             "Bài viết hay quá, cảm ơn", "kbt nói gì luôn", "VAY TIEN NHANH"]
+    f = Featurizer(min_df=1).fit(texts)
+    X = f.transform(texts)
+    for i, t in enumerate(texts):
+        wf, cf = analyze(source_tokens(t), f.char_range, f.stripped_words, f.cross_chars)
+        expect = {f.vocab[n] for n, _, _ in wf + cf}
+        assert set(X[i].indices.tolist()) == expect
+
+
+def test_predict_proba_sums_to_one_in_label_order(tiny_model_dir):
+    clf = Classifier.load(tiny_model_dir)
+    assert clf.labels == ["clean", "spam", "offensive", "hate"]
+    out = clf.predict_proba(["Vay tiền nhanh ib zalo 0912 345 678", "Bài viết hay", "", "đm"])
+    assert len(out) == 4
+    for d in out:
+        assert list(d) == clf.labels
+        assert abs(sum(d.values()) - 1) < 1e-6
+        assert all(0 <= v <= 1 for v in d.values())
+    assert clf.predict_proba([]) == []
+
+
+def test_tiny_model_separates_classes(tiny_model_dir):
+    clf = Classifier.load(tiny_model_dir)
+    got = clf.predict(["vay tiền nhanh ib zalo 0999 888 777", "đm thằng ngu vl",
+                       "Cảm ơn tác giả bài viết hay", "bọn bắc kỳ súc vật cút đi"])
+    assert got == ["spam", "offensive", "clean", "hate"]
+    # saved model = loaded model
+    again = Classifier.load(tiny_model_dir)
+    a = np.array([list(d.values()) for d in clf.predict_proba(["đm", "vay tiền"])])
+    b = np.array([list(d.values()) for d in again.predict_proba(["đm", "vay tiền"])])
+    assert np.allclose(a, b)
+    meta = json.loads((tiny_model_dir / "model.json").read_text("utf-8"))
+    assert meta["params"]["min_df"] == 1
+
+
+@pytest.mark.parametrize("text, token, label", [
+    ("Hôm nay đm thằng này ngu vl thật", "đm", "offensive"),
+    ("hom nay dm thang nay ngu vl that", "dm", "offensive"),
+    ("mày nói vậy vl, ko hiểu gì", "vl", "offensive"),
+    ("Vay tiền nhanh, ib zalo 0912 345 678 nhé", "0912 345 678", "spam"),
+    ("bọn bắc kỳ súc vật", "súc vật", "hate"),
+])
+def test_explain_spans_point_at_the_words(tiny_model_dir, text, token, label):
+    clf = Classifier.load(tiny_model_dir)
+    items = clf.explain(text, top=20)
+    assert items
+    for it in items:
+        assert text[it["start"]:it["end"]] == it["token"]
+        assert it["weight"] > 0 and it["label"] in clf.labels
+    hits = [it for it in items if token in it["token"] and it["label"] == label]
+    assert hits, items
+    assert items == sorted(items, key=lambda d: -d["weight"])
+
+
+def test_explain_with_invisible_chars_and_label(tiny_model_dir):
+    clf = Classifier.load(tiny_model_dir)
+    text = "  thằng  đ\u200bm  ngu  "
+    items = clf.explain(text, label="offensive")
+    assert all(it["label"] == "offensive" for it in items)
+    assert any(it["token"].startswith("đ\u200bm") or it["token"] == "ngu" for it in items)
+    for it in items:
+        assert text[it["start"]:it["end"]] == it["token"]
+    assert clf.explain("") == [] and clf.explain("!!! ...") == []
