@@ -19,6 +19,19 @@ from service.storage.migrate import upgrade
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _model_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """An empty model registry: the shipped default classifier is active (and stays so,
+    whatever a developer promoted in ./instance)."""
+    old = os.environ.get("VIMOD_MODEL_REGISTRY")
+    os.environ["VIMOD_MODEL_REGISTRY"] = str(tmp_path_factory.mktemp("registry"))
+    yield
+    if old is None:
+        os.environ.pop("VIMOD_MODEL_REGISTRY", None)
+    else:
+        os.environ["VIMOD_MODEL_REGISTRY"] = old
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """TEST_REDIS_URL if given, else our own redis-server on a free port."""

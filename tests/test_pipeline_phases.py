@@ -189,3 +189,40 @@ def test_policy_auto_approve_below_risk() -> None:
     assert decide(_ctx(premoderation=False, auto_approve_below=0.5), high,
                   "x").status == CommentStatus.auto_approved
     assert decide(_ctx(), low, "x").status == CommentStatus.pending  # pre-moderation on
+
+
+# --- classifier -------------------------------------------------------------------------
+
+def test_classifier_scores_spans_and_version(client, site, sessions, resources) -> None:  # noqa: ANN001
+    _, key = site
+    spam = analysed(resources, sessions, submit(
+        client, key, "Vay tiền nhanh lãi suất thấp, giải ngân trong ngày, ib zalo 0912 345 678"))
+    assert spam.model_version == "default"
+    scores = spam.analysis["scores"]
+    assert set(scores) == {"clean", "spam", "offensive", "hate"}
+    assert abs(sum(scores.values()) - 1) < 1e-3
+    assert max(scores, key=scores.get) == "spam"
+    assert "spam" in spam.analysis["flags"]
+    assert spam.priority > 10  # phone + spam risk put it near the top of the queue
+
+    rude = analysed(resources, sessions, submit(client, key, "dm thằng này ngu vl"))
+    spans = [s for s in rude.analysis["spans"] if s["phase"] == "classifier"]
+    marked = {rude.body_normalized[s["start"]:s["end"]] for s in spans}
+    assert {"dm", "vl"} <= marked
+
+    clean = analysed(resources, sessions, submit(
+        client, key, "Bài viết rất hữu ích, cảm ơn tác giả đã tổng hợp thông tin"))
+    assert max(clean.analysis["scores"], key=clean.analysis["scores"].get) == "clean"
+    assert not {"spam", "offensive", "hate"} & set(clean.analysis["flags"])
+
+
+def test_classifier_auto_reject_threshold_end_to_end(client, site, sessions, resources) -> None:  # noqa: ANN001
+    site_id, key = site
+    set_settings(sessions, site_id, auto_reject={"spam": 0.9})
+    spam = analysed(resources, sessions, submit(
+        client, key, "Vay tiền nhanh lãi suất thấp, giải ngân trong ngày, ib zalo 0912 345 678"))
+    assert spam.status == CommentStatus.auto_rejected
+    assert spam.analysis["decision"]["phase"] == "classifier"
+    assert spam.analysis["decision"]["threshold"] == 0.9
+    ok = analysed(resources, sessions, submit(client, key, "Mong tỉnh sớm sửa con đường này"))
+    assert ok.status == CommentStatus.pending

@@ -48,6 +48,8 @@ celery = make_celery()
 @worker_process_init.connect
 def _warm_models(**_kwargs) -> None:  # noqa: ANN003
     # Load the language models once per worker process, before the first comment.
+    from models.classifier import load_active
     from models.diacritics import get_model
 
     get_model()
+    load_active()

@@ -175,3 +175,16 @@ def test_cli_restore_and_check():
     lines = [json.loads(x) for x in res.output.strip().split("\n")]
     assert lines[0]["verdict"] == "missing" and lines[0]["suggestion"] == "Tôi không biết gì cả"
     assert lines[1]["verdict"] == "not_vietnamese"
+
+
+def test_model_loaded_once_thread_safe():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from models.diacritics import get_model
+
+    with ThreadPoolExecutor(4) as ex:
+        models = list(ex.map(lambda _: get_model(), range(8)))
+    assert all(m is models[0] for m in models)
+    with ThreadPoolExecutor(4) as ex:
+        outs = list(ex.map(restore, ["Toi khong biet"] * 16))
+    assert set(outs) == {"Tôi không biết"}

@@ -11,7 +11,16 @@ from typing import Any
 import redis
 from sqlalchemy.exc import OperationalError
 
-from workers.pipeline import contacts, diacritics, length, normalize, policy, repeats, wordlists
+from workers.pipeline import (
+    classifier,
+    contacts,
+    diacritics,
+    length,
+    normalize,
+    policy,
+    repeats,
+    wordlists,
+)
 from workers.pipeline.context import CommentContext, Outcome, PhaseResult
 
 log = logging.getLogger(__name__)
@@ -28,6 +37,7 @@ PHASES: list[Phase] = [
     wordlists.run,
     repeats.run,
     diacritics.run,
+    classifier.run,
 ]
 
 
