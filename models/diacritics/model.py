@@ -160,8 +160,10 @@ def apply_case(pattern: str, word: str) -> str:
     """``word`` with the letter case of ``pattern`` (same length)."""
     if pattern.islower():
         return word
-    if pattern.isupper() and len(pattern) > 1:
+    if pattern.isupper():
         return word.upper()
+    if pattern[1:].islower():  # Title case
+        return word[0].upper() + word[1:]
     return "".join(w.upper() if p.isupper() else w for p, w in zip(pattern, word, strict=False))
 
 

@@ -147,7 +147,7 @@ def restore_words_many(texts: list[str], model: Model | None = None
         strongs: list[bool] = []
         capmid: list[bool] = []
         brk: list[bool] = []
-        prev = None
+        prev_kind = prev_text = ""
         for tok in tokenize(t):
             if tok.kind == "word":
                 w, lw, key, kid, ef, strong = _word_info(model, tok.text)
@@ -156,12 +156,14 @@ def restore_words_many(texts: list[str], model: Model | None = None
                 words.append((tok, w, lw, kid))
                 efs.append(ef)
                 strongs.append(strong)
-                capmid.append(prev is not None and w[0].isupper() and not w.isupper()
-                              and (prev.kind == "word" or prev.text in MID))
-                brk.append(prev is not None and prev.kind != "word")
+                if w[0].isupper():
+                    capmid.append(not w.isupper() and (prev_kind == "word" or prev_text in MID))
+                else:
+                    capmid.append(False)
+                brk.append(bool(prev_kind) and prev_kind != "word")
             elif seq and seq[-1] != "":
                 seq.append("")
-            prev = tok
+            prev_kind, prev_text = tok.kind, tok.text
         seq.extend(("", ""))  # texts never see each other's context
         keep = english_mask(efs, strongs, brk)
         rows = []
