@@ -23,6 +23,7 @@ the char block scaled by ``char_weight``.
 from __future__ import annotations
 
 import re
+from array import array
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import NamedTuple
@@ -57,6 +58,7 @@ _TOKEN = re.compile(
     rf"|(?P<word>{_WORD})",
     re.UNICODE,
 )
+_MISSING = object()
 _PLACEHOLDER = {"url": "<url>", "email": "<email>", "phone": "<phone>", "number": "<num>"}
 
 
@@ -218,79 +220,76 @@ class Featurizer:
         return self
 
     # -- transform -----------------------------------------------------------------
-    def _token_entry(self, kind: str, raw: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
-        """(expanded words, columns of the features inside this one token); cached."""
-        key = raw if kind == "word" else "\0" + kind
-        entry = self._cache.get(key)
-        if entry is not None:
-            return entry
+    def _token_entry(self, kind: str, key: str) -> tuple | None:
+        """(words, stripped, columns of the features inside this one token), or None
+        for a token without letters; cached by ``key`` (the raw word, or "\0" + kind)."""
         if kind == "word":
-            words, stripped = _word_forms(raw)
+            words, stripped = _word_forms(key)
+            if not stripped:
+                entry = None
         else:
             words, stripped = (_PLACEHOLDER[kind],), ""
-        tok = SourceToken(0, len(raw), kind, words, stripped)
-        wf, cf = analyze([tok], self.char_range, self.stripped_words, False)
-        vocab = self.vocab
-        cols = tuple(vocab[f] for f in [f for f, _, _ in wf] + [f for f, _, _ in cf]
-                     if f in vocab)
-        entry = (words, cols)
+        if kind != "word" or stripped:
+            tok = SourceToken(0, len(key), kind, words, stripped)
+            wf, cf = analyze([tok], self.char_range, self.stripped_words, False)
+            vocab = self.vocab
+            cols = array("i", [vocab[f] for f in [f for f, _, _ in wf] + [f for f, _, _ in cf]
+                               if f in vocab])
+            entry = (words, stripped, cols)
         if len(self._cache) > 500_000:
             self._cache.clear()
         self._cache[key] = entry
         return entry
 
-    def _pair_cols(self, pw: str, w: str, pa: str, a: str) -> tuple[int, ...]:
-        key = (pw, w, pa, a)
-        cols = self._pairs.get(key)
-        if cols is None:
-            vocab = self.vocab
-            feats = [f"w:{pw} {w}", *_cross_grams(pa, a, *self.char_range)]
-            cols = tuple(vocab[f] for f in feats if f in vocab)
-            if len(self._pairs) > 1_000_000:
-                self._pairs.clear()
-            self._pairs[key] = cols
+    def _pair_cols(self, key: str, a: tuple, b: tuple) -> array:
+        """Columns of the features spanning two adjacent tokens (word bigram, cross grams)."""
+        feats = [f"w:{a[0][-1]} {b[0][0]}"]
+        if self.cross_chars and a[1] and b[1]:
+            feats.extend(_cross_grams(a[1], b[1], *self.char_range))
+        vocab = self.vocab
+        cols = array("i", [vocab[f] for f in feats if f in vocab])
+        if len(self._pairs) > 1_000_000:
+            self._pairs.clear()
+        self._pairs[key] = cols
         return cols
 
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """TF-IDF matrix (rows = texts), the same features as ``analyze`` gives."""
         if getattr(self, "_cache_vocab", None) is not self.vocab:
-            self._cache: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = {}
-            self._pairs: dict[tuple[str, str, str, str], tuple[int, ...]] = {}
+            self._cache: dict[str, tuple | None] = {}
+            self._pairs: dict[str, array] = {}
             self._cache_vocab = self.vocab
-        vocab_get = self.vocab.get
-        entry_of = self._token_entry
-        indptr = [0]
-        indices: list[int] = []
+        cache_get = self._cache.get
+        pairs_get = self._pairs.get
+        new_entry = self._token_entry
+        new_pair = self._pair_cols
+        missing = _MISSING
+        indptr = array("q", [0])
+        indices = array("i")
         extend = indices.extend
-        append = indices.append
         finditer = _TOKEN.finditer
-        pair_of = self._pair_cols
         for text in texts:
-            prev = prev_stripped = None
+            prev = prev_key = None
             for m in finditer(text):
                 kind = m.lastgroup
-                raw = m.group()
-                if kind == "word":
-                    stripped = _word_forms(raw)[1]
-                    if not stripped:
-                        continue
-                else:
-                    stripped = ""
-                words, cols = entry_of(kind, raw)
-                extend(cols)
+                key = m.group() if kind == "word" else "\0" + kind
+                e = cache_get(key, missing)
+                if e is missing:
+                    e = new_entry(kind, key)
+                if e is None:
+                    continue
+                extend(e[2])
                 if prev is not None:
-                    if stripped and prev_stripped and self.cross_chars:
-                        extend(pair_of(prev, words[0], prev_stripped, stripped))
-                    else:
-                        j = vocab_get(f"w:{prev} {words[0]}")
-                        if j is not None:
-                            append(j)
-                prev = words[-1]
-                prev_stripped = stripped
+                    pk = prev_key + "\1" + key
+                    pc = pairs_get(pk)
+                    if pc is None:
+                        pc = new_pair(pk, prev, e)
+                    extend(pc)
+                prev, prev_key = e, key
             indptr.append(len(indices))
         X = sparse.csr_matrix(
-            (np.ones(len(indices), dtype=np.float32), np.asarray(indices, dtype=np.int32),
-             np.asarray(indptr, dtype=np.int64)), shape=(len(texts), len(self.vocab)))
+            (np.ones(len(indices), dtype=np.float32), np.frombuffer(indices, dtype=np.int32),
+             np.frombuffer(indptr, dtype=np.int64)), shape=(len(texts), len(self.vocab)))
         X.sum_duplicates()
         if X.nnz:
             np.log(X.data, out=X.data)

@@ -59,6 +59,7 @@ class Classifier:
         self.meta = dict(meta or {})
         self.version = version
         self.path = path
+        self._centred: np.ndarray | None = None
         if self.coef.shape != (len(featurizer.vocab), k):
             raise ValueError(f"coef shape {self.coef.shape} does not match "
                              f"{len(featurizer.vocab)} features × {k} labels")
@@ -152,7 +153,9 @@ class Classifier:
         if not tokens:
             return []
         K = len(self.labels)
-        centred = self.coef - self.coef.mean(axis=1, keepdims=True)
+        centred = self._centred
+        if centred is None:
+            centred = self._centred = self.coef - self.coef.mean(axis=1, keepdims=True)
         per_tok = np.zeros((len(tokens), K))
         links: dict[int, np.ndarray] = {}   # token i → contribution of bigram (i, i+1)
         n_word = self.featurizer.n_word
