@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 # Reinstall when pyproject.toml changes.
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint bench bench-intake bench-diacritics clean
+.PHONY: run test lint bench bench-intake bench-diacritics bench-pipeline bench-classifier clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,13 +25,19 @@ test: $(STAMP) lint
 lint: $(STAMP)
 	$(VENV)/bin/ruff check service workers models tests benchmarks
 
-bench: bench-intake bench-diacritics
+bench: bench-intake bench-diacritics bench-pipeline bench-classifier
 
 bench-intake: $(STAMP)
 	$(PY) benchmarks/intake.py
 
 bench-diacritics: $(STAMP)
 	$(PY) benchmarks/diacritics.py
+
+bench-pipeline: $(STAMP)
+	$(PY) benchmarks/pipeline.py
+
+bench-classifier: $(STAMP)
+	$(PY) benchmarks/classifier.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

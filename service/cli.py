@@ -111,13 +111,15 @@ def user_create(username: str, role: str, site_ids: tuple[int, ...], as_json: bo
             click.echo(f"password (shown once): {generated}")
 
 
-def _attach_optional_groups() -> None:
-    # The Vietnamese text layer brings its own command group.
-    try:
-        from models.cli import diacritics
-    except ImportError:
-        return
+def _attach_model_commands() -> None:
+    # The language and ML layer (models/) brings its own commands; they import neither
+    # Flask nor Celery, so `vimod classify` starts fast.
+    from models.classifier.cli import classify, model
+    from models.cli import diacritics
+
     main.add_command(diacritics)
+    main.add_command(model)
+    main.add_command(classify)
 
 
-_attach_optional_groups()
+_attach_model_commands()
