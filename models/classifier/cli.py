@@ -105,7 +105,8 @@ def model() -> None:
     """Train, evaluate and manage content-classifier models."""
 
 
-_PARAM_HELP = {"C": "regularisation strength (larger = less regularised)",
+_PARAM_HELP = {"C": "regularisation strength (larger = less regularised); default: chosen "
+                    "by cross-validation from --C-grid",
                "loss": "svm (LinearSVC) or logistic", "folds": "cross-validation folds"}
 
 
@@ -116,6 +117,12 @@ def _param_options(f):
             continue
         name = "--" + fl.name.replace("_", "-")
         typ = type(fl.default)
+        if fl.name == "C":
+            typ = float
+        if fl.name == "C_grid":
+            f = click.option("--C-grid", "C_grid", default=None,
+                             help="comma-separated C values tried by cross-validation")(f)
+            continue
         if typ is bool:
             f = click.option(f"{name}/--no-{fl.name.replace('_', '-')}", fl.name,
                              default=None, help=_PARAM_HELP.get(fl.name))(f)
@@ -148,6 +155,11 @@ def train_cmd(ctx: click.Context, out: str, do_register: bool, do_promote: bool,
     groups = parse_data_args(list(ctx.args), ("--data", "--eval-data"))
     if not groups["--data"]:
         raise click.UsageError("give at least one --data FILE")
+    if overrides.get("C_grid"):
+        try:
+            overrides["C_grid"] = tuple(float(x) for x in overrides["C_grid"].split(","))
+        except ValueError:
+            raise click.UsageError("--C-grid takes comma-separated numbers") from None
     params = TrainParams(**{k: v for k, v in overrides.items() if v is not None})
     t0 = time.time()
     try:

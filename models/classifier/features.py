@@ -31,7 +31,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import sparse
 
-from models.normalize import normalize, strip_marks
+from models.normalize import has_vietnamese_marks, normalize, strip_marks
 from models.teencode import load_teencode
 
 __all__ = ["SourceToken", "source_tokens", "Featurizer"]
@@ -70,6 +70,28 @@ class SourceToken(NamedTuple):
     kind: str                 # word | url | email | phone | number
     words: tuple[str, ...]    # expanded, normalized, lower-case ("không",) / ("<url>",)
     stripped: str             # accent-stripped lower-case form used for char n-grams
+
+
+_EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF]")
+
+
+def meta_features(text: str, n_tokens: int, n_words: int, n_plain: int,
+                  n_upper: int) -> list[str]:
+    """Whole-comment shape features: length, share of words typed without marks or in
+    capitals, exclamation marks, line breaks, emoji (bucketed)."""
+    out = [f"m:tok{min(int(n_tokens + 1).bit_length() - 1, 8)}",
+           f"m:chr{min(int(len(text) + 1).bit_length() - 1, 11)}",
+           f"m:excl{min(text.count('!'), 3)}", f"m:nl{min(text.count(chr(10)), 3)}",
+           f"m:emo{min(len(_EMOJI.findall(text)), 3)}"]
+    if n_words:
+        out.append(f"m:plain{4 * n_plain // n_words}")
+        out.append(f"m:upper{4 * n_upper // n_words}")
+    return out
+
+
+def _shape(raw: str) -> tuple[int, int]:
+    """(typed without Vietnamese marks, all capitals) flags of one raw word."""
+    return int(not has_vietnamese_marks(raw)), int(len(raw) > 1 and raw.isupper())
 
 
 @lru_cache(maxsize=200_000)
@@ -151,7 +173,7 @@ class Featurizer:
     def __init__(self, char_range: tuple[int, int] = (2, 5), min_df: int = 2,
                  max_word_features: int = 200_000, max_char_features: int = 200_000,
                  char_weight: float = 1.0, stripped_words: bool = True,
-                 cross_chars: bool = True) -> None:
+                 cross_chars: bool = True, meta: bool = True) -> None:
         self.char_range = (int(char_range[0]), int(char_range[1]))
         self.min_df = min_df
         self.max_word_features = max_word_features
@@ -159,6 +181,7 @@ class Featurizer:
         self.char_weight = char_weight
         self.stripped_words = stripped_words
         self.cross_chars = cross_chars
+        self.meta = meta
         self.vocab: dict[str, int] = {}
         self.n_word = 0
         self.idf = np.zeros(0, dtype=np.float32)
@@ -169,7 +192,7 @@ class Featurizer:
                 "max_word_features": self.max_word_features,
                 "max_char_features": self.max_char_features,
                 "char_weight": self.char_weight, "stripped_words": self.stripped_words,
-                "cross_chars": self.cross_chars}
+                "cross_chars": self.cross_chars, "meta": self.meta}
 
     @classmethod
     def from_state(cls, params: dict, features: list[str], n_word: int,
@@ -189,9 +212,18 @@ class Featurizer:
 
     # -- fitting -------------------------------------------------------------------
     def _doc_features(self, text: str) -> tuple[list[str], list[str]]:
-        wf, cf = analyze(source_tokens(text), self.char_range, self.stripped_words,
-                         self.cross_chars)
-        return [f for f, _, _ in wf], [f for f, _, _ in cf]
+        tokens = source_tokens(text)
+        wf, cf = analyze(tokens, self.char_range, self.stripped_words, self.cross_chars)
+        words = [f for f, _, _ in wf]
+        if self.meta:
+            words.extend(self._meta_of(text, tokens))
+        return words, [f for f, _, _ in cf]
+
+    @staticmethod
+    def _meta_of(text: str, tokens: Sequence[SourceToken]) -> list[str]:
+        shapes = [_shape(text[t.start:t.end]) for t in tokens if t.kind == "word"]
+        return meta_features(text, len(tokens), len(shapes), sum(a for a, _ in shapes),
+                             sum(b for _, b in shapes))
 
     def fit(self, texts: Iterable[str]) -> Featurizer:
         wdf: dict[str, int] = {}
@@ -223,8 +255,10 @@ class Featurizer:
     def _token_entry(self, kind: str, key: str) -> tuple | None:
         """(words, stripped, columns of the features inside this one token), or None
         for a token without letters; cached by ``key`` (the raw word, or "\0" + kind)."""
+        shape = (0, 0)
         if kind == "word":
             words, stripped = _word_forms(key)
+            shape = _shape(key)
             if not stripped:
                 entry = None
         else:
@@ -235,7 +269,7 @@ class Featurizer:
             vocab = self.vocab
             cols = array("i", [vocab[f] for f in [f for f, _, _ in wf] + [f for f, _, _ in cf]
                                if f in vocab])
-            entry = (words, stripped, cols)
+            entry = (words, stripped, cols, kind == "word", shape[0], shape[1])
         if len(self._cache) > 500_000:
             self._cache.clear()
         self._cache[key] = entry
@@ -268,8 +302,11 @@ class Featurizer:
         indices = array("i")
         extend = indices.extend
         finditer = _TOKEN.finditer
+        meta = self.meta
+        vocab_get = self.vocab.get
         for text in texts:
             prev = prev_key = None
+            n_tok = n_word = n_plain = n_upper = 0
             for m in finditer(text):
                 kind = m.lastgroup
                 key = m.group() if kind == "word" else "\0" + kind
@@ -279,6 +316,11 @@ class Featurizer:
                 if e is None:
                     continue
                 extend(e[2])
+                n_tok += 1
+                if e[3]:
+                    n_word += 1
+                    n_plain += e[4]
+                    n_upper += e[5]
                 if prev is not None:
                     pk = prev_key + "\1" + key
                     pc = pairs_get(pk)
@@ -286,6 +328,11 @@ class Featurizer:
                         pc = new_pair(pk, prev, e)
                     extend(pc)
                 prev, prev_key = e, key
+            if meta:
+                for f in meta_features(text, n_tok, n_word, n_plain, n_upper):
+                    j = vocab_get(f)
+                    if j is not None:
+                        indices.append(j)
             indptr.append(len(indices))
         X = sparse.csr_matrix(
             (np.ones(len(indices), dtype=np.float32), np.frombuffer(indices, dtype=np.int32),

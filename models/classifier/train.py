@@ -8,7 +8,8 @@
 3. calibration: a small multinomial logistic regression on those scores
    (matrix scaling, no class weighting) maps them to calibrated probabilities;
 4. decision bias: ``-alpha × log(prior)`` with ``alpha`` chosen on the
-   out-of-fold predictions to maximise macro-F1;
+   out-of-fold predictions to maximise macro-F1; the regularisation ``C`` is
+   chosen the same way from ``C_grid`` unless given;
 5. the final model is fitted on all data and the calibration folded into its
    weights (the result is still one linear model, so explanations are exact).
 """
@@ -32,7 +33,8 @@ __all__ = ["TrainParams", "train", "order_labels"]
 @dataclass
 class TrainParams:
     loss: str = "svm"          # "svm" (LinearSVC, squared hinge) or "logistic"
-    C: float = 0.0625
+    C: float | None = None     # None: chosen by cross-validation from C_grid
+    C_grid: tuple[float, ...] = (0.03, 0.0625, 0.125, 0.25)
     folds: int = 3
     min_df: int = 2
     char_min: int = 2
@@ -42,6 +44,7 @@ class TrainParams:
     max_char_features: int = 200_000
     stripped_words: bool = True
     cross_chars: bool = True
+    meta: bool = True
     max_iter: int = 300
     seed: int = 13
 
@@ -62,14 +65,14 @@ def _lr_logit_form(lr, K: int) -> tuple[np.ndarray, np.ndarray]:
     return coef.T, icpt
 
 
-def _fit_lr(X, y, w, params: TrainParams, K: int):
+def _fit_lr(X, y, w, params: TrainParams, K: int, C: float):
     if params.loss == "logistic":
         from sklearn.linear_model import LogisticRegression
-        est = LogisticRegression(C=params.C, class_weight="balanced", max_iter=params.max_iter,
+        est = LogisticRegression(C=C, class_weight="balanced", max_iter=params.max_iter,
                                  tol=1e-3, random_state=params.seed)
     elif params.loss == "svm":
         from sklearn.svm import LinearSVC
-        est = LinearSVC(C=params.C, class_weight="balanced", max_iter=params.max_iter * 10,
+        est = LinearSVC(C=C, class_weight="balanced", max_iter=params.max_iter * 10,
                         random_state=params.seed)
     else:
         raise ValueError(f"unknown loss {params.loss!r}")
@@ -101,51 +104,57 @@ def train(ds: Dataset, params: TrainParams | None = None,
     feat = Featurizer((params.char_min, params.char_max), params.min_df,
                       params.max_word_features, params.max_char_features,
                       params.char_weight, params.stripped_words,
-                      params.cross_chars).fit(ds.texts)
+                      params.cross_chars, params.meta).fit(ds.texts)
     X = feat.transform(ds.texts)
     say(f"features: {len(feat.vocab)} ({feat.n_word} word, {len(feat.vocab) - feat.n_word} char)"
         f" in {time.time() - t0:.1f}s")
 
     folds = max(2, min(params.folds, int(counts.min()))) if counts.min() >= 2 else 0
-    Z = np.zeros((len(y), K))
+    grid = [params.C] if params.C else list(params.C_grid)
+    cv_report = None
+    A, c = np.eye(K), np.zeros(K)
+    bias = np.zeros(K)
+    best_C = grid[-1]
     if folds:
         skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=params.seed)
-        for f, (tr, te) in enumerate(skf.split(X, y), 1):
-            t0 = time.time()
-            coef, icpt = _fit_lr(X[tr], y[tr], w[tr], params, K)
-            Z[te] = X[te] @ coef + icpt
-            say(f"cross-validation fold {f}/{folds} in {time.time() - t0:.1f}s")
-        cal = LogisticRegression(C=100.0, max_iter=1000)
-        cal.fit(Z, y)
-        A, c = _lr_logit_form(cal, K)            # K × K, K
-        P_cv = _softmax(Z @ A + c)
+        splits = list(skf.split(X, y))
         prior = counts / counts.sum()
-        best = (-1.0, 0.0)
-        for alpha in (0.0, 0.25, 0.5, 0.75, 1.0):
-            pred = np.argmax(np.log(np.maximum(P_cv, 1e-12)) - alpha * np.log(prior), axis=1)
-            f1 = classification_report(y, pred, labels)["macro_f1"]
-            if f1 > best[0] + 1e-4:
-                best = (f1, alpha)
-        alpha = best[1]
-        bias = -alpha * np.log(prior)
-        pred = np.argmax(np.log(np.maximum(P_cv, 1e-12)) + bias, axis=1)
-        cv_report = classification_report(y, pred, labels)
-        cv_report["log_loss"] = float(-np.mean(np.log(np.maximum(P_cv[np.arange(len(y)), y],
-                                                                 1e-12))))
-        cv_report["decision_alpha"] = alpha
-        say(f"calibrated; cross-validated macro-F1 {cv_report['macro_f1']:.4f} "
-            f"(decision alpha {alpha})")
-    else:
-        A, c = np.eye(K), np.zeros(K)
-        bias = np.zeros(K)
-        cv_report = None
+        for C in grid:
+            Z = np.zeros((len(y), K))
+            t0 = time.time()
+            for tr, te in splits:
+                coef, icpt = _fit_lr(X[tr], y[tr], w[tr], params, K, C)
+                Z[te] = X[te] @ coef + icpt
+            cal = LogisticRegression(C=100.0, max_iter=1000)
+            cal.fit(Z, y)
+            A_c, c_c = _lr_logit_form(cal, K)            # K × K, K
+            P_cv = _softmax(Z @ A_c + c_c)
+            logp = np.log(np.maximum(P_cv, 1e-12))
+            best = (-1.0, 0.0)
+            for alpha in (0.0, 0.25, 0.5, 0.75, 1.0):
+                pred = np.argmax(logp - alpha * np.log(prior), axis=1)
+                f1 = classification_report(y, pred, labels)["macro_f1"]
+                if f1 > best[0] + 1e-4:
+                    best = (f1, alpha)
+            rep = classification_report(y, np.argmax(logp - best[1] * np.log(prior), axis=1),
+                                        labels)
+            rep["log_loss"] = round(float(-np.mean(logp[np.arange(len(y)), y])), 4)
+            rep["decision_alpha"] = best[1]
+            rep["C"] = C
+            say(f"{folds}-fold cross-validation, C={C}: macro-F1 {rep['macro_f1']:.4f} "
+                f"(decision alpha {best[1]}) in {time.time() - t0:.1f}s")
+            if cv_report is None or rep["macro_f1"] > cv_report["macro_f1"] + 1e-4:
+                cv_report, A, c, bias, best_C = rep, A_c, c_c, -best[1] * np.log(prior), C
+        cv_report["C_grid"] = grid
+        say(f"chose C={best_C}; calibrated on out-of-fold scores")
 
     t0 = time.time()
-    coef, icpt = _fit_lr(X, y, w, params, K)
+    coef, icpt = _fit_lr(X, y, w, params, K, best_C)
     say(f"final fit in {time.time() - t0:.1f}s")
     coef_eff = coef @ A
     icpt_eff = icpt @ A + c
-    meta = {"params": asdict(params), "trained_seconds": round(time.time() - t_start, 1),
+    meta = {"params": {**asdict(params), "C": best_C},
+            "trained_seconds": round(time.time() - t_start, 1),
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     clf = Classifier(feat, coef_eff, icpt_eff, labels, bias, meta=meta)
     metrics = {"cross_validation": cv_report}

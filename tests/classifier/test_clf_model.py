@@ -65,6 +65,7 @@ def test_fast_transform_matches_analyze():
     for i, t in enumerate(texts):
         wf, cf = analyze(source_tokens(t), f.char_range, f.stripped_words, f.cross_chars)
         expect = {f.vocab[n] for n, _, _ in wf + cf}
+        expect |= {f.vocab[n] for n in f._meta_of(t, source_tokens(t))}
         assert set(X[i].indices.tolist()) == expect
 
 
