@@ -204,7 +204,7 @@ class Model:
             caps = self.capcounts[len(lines) + 2]
             lines.append(k + "\t" + " ".join(
                 f"{c}:{n}:{m}" for c, n, m in zip(cs, ns, caps, strict=True)))
-        vocab = gzip.compress("\n".join(lines).encode("utf-8"), 9)
+        vocab = gzip.compress("\n".join(lines).encode("utf-8"), 9, mtime=0)
         arrays = {"vocab": np.frombuffer(vocab, dtype=np.uint8),
                   "meta": np.frombuffer(json.dumps(self.meta).encode(), dtype=np.uint8)}
         for name, t in self.tables.items():
