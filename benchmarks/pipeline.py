@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import signal
 import statistics
 import subprocess
@@ -200,6 +201,7 @@ def main() -> int:
                 os.killpg(p.pid, signal.SIGKILL)
         redis_server.stop()
         engine.dispose()
+        shutil.rmtree(tmp, ignore_errors=True)
     print(f"pipeline throughput: {results['throughput_per_s']:.0f} comments/s "
           f"({args.comments} comments, {args.concurrency} worker processes, "
           f"{results['database']})")

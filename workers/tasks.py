@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import unicodedata
 from datetime import timedelta
 from functools import cache
@@ -122,8 +123,11 @@ def process_comment_now(resources: Resources, comment_id: int) -> str | None:
 def process_comment(requests) -> None:  # noqa: ANN001
     """Messages carry one comment id each; the worker analyses them in micro-batches."""
     ids = [int(r.args[0]) for r in requests]
+    started = time.perf_counter()
     try:
         process_comments_now(_resources(), ids)
+        log.debug("analysed a batch of %d in %.0f ms", len(ids),
+                 (time.perf_counter() - started) * 1000)
     except TRANSIENT:
         # The batch is acknowledged when this returns: queue the ids again, a little later.
         # (Should even that fail, the sweep finds them still `received`.)
