@@ -49,7 +49,7 @@ _INVISIBLE_TABLE = {ord(c): None for c in _INVISIBLE}
 _INVISIBLE_TABLE.update({cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)})
 _INVISIBLE_TABLE[0x3000] = 0x20  # ideographic space
 
-_ZWJ_LETTER = re.compile(r"(?<=\w)\u200d|\u200d(?=\w)")
+_ZWJ_LETTER = re.compile(r"(?<=[\w\u0300-\u036f])\u200d+|\u200d+(?=[\w\u0300-\u036f])")
 
 # --- homoglyphs --------------------------------------------------------------
 
@@ -72,7 +72,7 @@ _HOMOGLYPHS = {
 }
 _HOMOGLYPH_TABLE = str.maketrans(_HOMOGLYPHS)
 _HOMOGLYPH_CHARS = frozenset(_HOMOGLYPHS)
-_WORD = re.compile(r"\w+", re.UNICODE)
+_WORD = re.compile(r"[\w\u0300-\u036f]+", re.UNICODE)
 
 
 def _is_latin_letter(ch: str) -> bool:
@@ -195,9 +195,10 @@ def normalize(text: str) -> str:
     """Canonical form of a text (see module docstring). Idempotent."""
     if not text:
         return ""
-    t = _ZWJ_LETTER.sub("", text)
-    t = t.translate(_INVISIBLE_TABLE)
+    t = text.translate(_INVISIBLE_TABLE)
     t = unicodedata.normalize("NFC", t)
+    if "\u200d" in t:
+        t = _ZWJ_LETTER.sub("", t)
     t = _WORD.sub(_fix_word, t)
     t = unicodedata.normalize("NFC", t)
     t = _WS.sub(_ws_repl, t).strip()

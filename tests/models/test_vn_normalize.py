@@ -115,3 +115,11 @@ def test_teencode():
     assert expand_teencode("ko bik j, dc k vs mik") == "không biết gì, được không với mình"
     assert expand_teencode("Ko sao") == "Không sao"
     assert expand_teencode("xem www.k.com") == "xem www.k.com"
+
+
+@pytest.mark.parametrize(
+    "raw", ["0\u200b\u200d", "0\u200d\u200d", "Aа\u0300\u200d", "ÀΑ\u0302", "ho\u200dà"]
+)
+def test_idempotence_regressions_found_by_hypothesis(raw):
+    n = normalize(raw)
+    assert normalize(n) == n
