@@ -33,3 +33,13 @@ def payload(**changes: Any) -> dict[str, Any]:
 
 def headers(api_key: str, **extra: str) -> dict[str, str]:
     return {"X-Api-Key": api_key, **extra}
+
+
+def set_settings(sessions, site_id: int, **changes: Any) -> None:  # noqa: ANN001
+    """Change a site's settings in the database."""
+    from service.storage import Site
+
+    with sessions() as s:
+        row = s.get(Site, site_id)
+        row.settings = {**row.settings, **changes}
+        s.commit()

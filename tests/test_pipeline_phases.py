@@ -7,8 +7,8 @@ import pytest
 
 from models.contacts import find_contacts
 from models.wordlists import BANNED, SUSPECT, Entry, WordMatcher, builtin_entries
-from service.storage import Comment, CommentStatus, Site, WordListEntry
-from tests.helpers import headers, payload
+from service.storage import Comment, CommentStatus, WordListEntry
+from tests.helpers import headers, payload, set_settings
 from workers.pipeline import CommentContext, PhaseResult
 from workers.pipeline.policy import decide
 from workers.tasks import process_comment_now
@@ -25,12 +25,6 @@ def analysed(resources, sessions, cid: int) -> Comment:  # noqa: ANN001
     with sessions() as s:
         return s.get(Comment, cid)
 
-
-def set_settings(sessions, site_id: int, **changes) -> None:  # noqa: ANN001, ANN003
-    with sessions() as s:
-        row = s.get(Site, site_id)
-        row.settings = {**row.settings, **changes}
-        s.commit()
 
 
 # --- contacts -------------------------------------------------------------------------

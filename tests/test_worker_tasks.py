@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from service.storage import Comment, CommentStatus, ModerationAction, Site
 from service.storage.tables import utcnow
-from tests.helpers import VALID, headers, payload
+from tests.helpers import VALID, headers, payload, set_settings
 from workers import pipeline
 from workers.pipeline import CommentContext
 from workers.tasks import find_stuck, process_comment_now
@@ -113,12 +113,6 @@ def test_sweep_finds_only_stale_received(resources, client, site, sessions) -> N
         assert find_stuck(s, timedelta(minutes=2)) == [stale]
     assert fresh  # queued recently: left to its message
 
-
-def set_settings(sessions, site_id: int, **changes) -> None:  # noqa: ANN001, ANN003
-    with sessions() as s:
-        row = s.get(Site, site_id)
-        row.settings = {**row.settings, **changes}
-        s.commit()
 
 
 UNMARKED = "Bai viet nay rat hay, cam on tac gia da phan tich ky luong"
