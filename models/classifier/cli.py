@@ -170,9 +170,12 @@ def train_cmd(ctx: click.Context, out: str, do_register: bool, do_promote: bool,
         _err(f"[{time.time() - t0:6.1f}s] {s['file']}: {s['used']} rows {s['used_labels']}"
              f" (skipped {s['skipped_unmapped_label']} unmapped, {s['skipped_empty_text']} "
              f"empty, {s['duplicates_dropped']} duplicates)")
+    try:   # check the evaluation files before spending time on training
+        evals = [(spec, load_many([spec], dedupe=False)) for spec in groups["--eval-data"]]
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
     clf, metrics = train(ds, params, progress=lambda m: _err(f"[{time.time() - t0:6.1f}s] {m}"))
-    for spec in groups["--eval-data"]:
-        ev = load_many([spec], dedupe=False)
+    for spec, ev in evals:
         rep = evaluate_labels(ev.labels, clf.predict(ev.texts), clf.labels)
         metrics[f"eval:{Path(spec.path).name}"] = rep
         _err(f"[{time.time() - t0:6.1f}s] {Path(spec.path).name}: macro-F1 {rep['macro_f1']:.4f}")

@@ -275,6 +275,21 @@ class Featurizer:
         self._cache[key] = entry
         return entry
 
+    def _meta_cols(self, text: str, n_tok: int, n_word: int, n_plain: int,
+                   n_upper: int) -> array:
+        key = (min(n_tok, 300), len(text) if len(text) < 4096 else 4096, text.count("!"),
+               text.count("\n"), len(_EMOJI.findall(text)), n_word, n_plain, n_upper)
+        cols = self._metas.get(key)
+        if cols is None:
+            vocab = self.vocab
+            cols = array("i", [vocab[f] for f in
+                               meta_features(text, n_tok, n_word, n_plain, n_upper)
+                               if f in vocab])
+            if len(self._metas) > 200_000:
+                self._metas.clear()
+            self._metas[key] = cols
+        return cols
+
     def _pair_cols(self, key: str, a: tuple, b: tuple) -> array:
         """Columns of the features spanning two adjacent tokens (word bigram, cross grams)."""
         feats = [f"w:{a[0][-1]} {b[0][0]}"]
@@ -292,6 +307,7 @@ class Featurizer:
         if getattr(self, "_cache_vocab", None) is not self.vocab:
             self._cache: dict[str, tuple | None] = {}
             self._pairs: dict[str, array] = {}
+            self._metas: dict[tuple, array] = {}
             self._cache_vocab = self.vocab
         cache_get = self._cache.get
         pairs_get = self._pairs.get
@@ -301,18 +317,18 @@ class Featurizer:
         indptr = array("q", [0])
         indices = array("i")
         extend = indices.extend
-        finditer = _TOKEN.finditer
+        findall = _TOKEN.findall
         meta = self.meta
-        vocab_get = self.vocab.get
+        meta_cols = self._meta_cols
         for text in texts:
             prev = prev_key = None
             n_tok = n_word = n_plain = n_upper = 0
-            for m in finditer(text):
-                kind = m.lastgroup
-                key = m.group() if kind == "word" else "\0" + kind
+            for url, email, phone, _number, word in findall(text):
+                key = word or ("\0url" if url else "\0email" if email else
+                               "\0phone" if phone else "\0number")
                 e = cache_get(key, missing)
                 if e is missing:
-                    e = new_entry(kind, key)
+                    e = new_entry("word" if word else key[1:], key)
                 if e is None:
                     continue
                 extend(e[2])
@@ -329,10 +345,7 @@ class Featurizer:
                     extend(pc)
                 prev, prev_key = e, key
             if meta:
-                for f in meta_features(text, n_tok, n_word, n_plain, n_upper):
-                    j = vocab_get(f)
-                    if j is not None:
-                        indices.append(j)
+                extend(meta_cols(text, n_tok, n_word, n_plain, n_upper))
             indptr.append(len(indices))
         X = sparse.csr_matrix(
             (np.ones(len(indices), dtype=np.float32), np.frombuffer(indices, dtype=np.int32),
