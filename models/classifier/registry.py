@@ -69,11 +69,17 @@ class Registry:
     def pointer_path(self) -> Path:
         return self.root / "active.json"
 
+    @staticmethod
+    def check_version_name(version: str) -> None:
+        """Reject version names that are not plain directory names."""
+        if (not version or "/" in version or "\\" in version or version.startswith(".")
+                or version != version.strip()):
+            raise ValueError(f"bad version name {version!r}")
+
     def path_of(self, version: str) -> Path:
         if version == DEFAULT_VERSION:
             return default_model_dir()
-        if not version or "/" in version or "\\" in version or version.startswith("."):
-            raise ValueError(f"bad version name {version!r}")
+        self.check_version_name(version)
         p = self.versions_dir / version
         if not (p / "model.json").is_file():
             raise KeyError(f"no model version {version!r} in {self.root}")
@@ -164,12 +170,17 @@ class Registry:
         for name in _REQUIRED:
             if not (src / name).is_file():
                 raise ValueError(f"{src} is not a model directory (no {name})")
+        self.versions_dir.mkdir(parents=True, exist_ok=True)
         if version is None:
             h = hashlib.sha256((src / "weights.npz").read_bytes()).hexdigest()[:4]
-            version = time.strftime("%Y-%m-%dT%H-%M-%S", time.gmtime()) + "-" + h
+            base = time.strftime("%Y-%m-%dT%H-%M-%S", time.gmtime()) + "-" + h
+            version, n = base, 1
+            while (self.versions_dir / version).exists():
+                n += 1
+                version = f"{base}.{n}"
         if version == DEFAULT_VERSION:
             raise ValueError("'default' is reserved for the shipped model")
-        self.versions_dir.mkdir(parents=True, exist_ok=True)
+        self.check_version_name(version)
         dest = self.versions_dir / version
         if dest.exists():
             raise ValueError(f"version {version!r} already exists")

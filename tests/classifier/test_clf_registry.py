@@ -23,12 +23,16 @@ def test_register_promote_rollback(tiny_model_dir, tmp_path):
     assert reg.active_version() == DEFAULT_VERSION
     assert [r["version"] for r in reg.list()] == [DEFAULT_VERSION]
     v1 = reg.register(tiny_model_dir)
+    v1b = reg.register(tiny_model_dir)               # same weights, same second: still unique
+    assert v1b != v1
     v2 = reg.register(tiny_model_dir, version="v2")
-    assert v1 != v2 and set(reg.versions()) == {v1, v2}
+    assert v1 != v2 and set(reg.versions()) == {v1, v1b, v2}
     meta = json.loads((reg.path_of(v1) / "model.json").read_text("utf-8"))
     assert meta["version"] == v1
     with pytest.raises(ValueError):
         reg.register(tiny_model_dir, version="v2")
+    with pytest.raises(ValueError):
+        reg.register(tiny_model_dir, version="../x")
 
     assert reg.promote(v1) is None
     assert reg.active_version() == v1
