@@ -23,6 +23,7 @@ the char block scaled by ``char_weight``.
 from __future__ import annotations
 
 import re
+import unicodedata
 from array import array
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
@@ -79,6 +80,7 @@ def meta_features(text: str, n_tokens: int, n_words: int, n_plain: int,
                   n_upper: int) -> list[str]:
     """Whole-comment shape features: length, share of words typed without marks or in
     capitals, exclamation marks, line breaks, emoji (bucketed)."""
+    text = _nfc(text)
     out = [f"m:tok{min(int(n_tokens + 1).bit_length() - 1, 8)}",
            f"m:chr{min(int(len(text) + 1).bit_length() - 1, 11)}",
            f"m:excl{min(text.count('!'), 3)}", f"m:nl{min(text.count(chr(10)), 3)}",
@@ -89,8 +91,14 @@ def meta_features(text: str, n_tokens: int, n_words: int, n_plain: int,
     return out
 
 
+def _nfc(text: str) -> str:
+    return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
+
+
+@lru_cache(maxsize=200_000)
 def _shape(raw: str) -> tuple[int, int]:
     """(typed without Vietnamese marks, all capitals) flags of one raw word."""
+    raw = _nfc(raw)
     return int(not has_vietnamese_marks(raw)), int(len(raw) > 1 and raw.isupper())
 
 
@@ -277,6 +285,7 @@ class Featurizer:
 
     def _meta_cols(self, text: str, n_tok: int, n_word: int, n_plain: int,
                    n_upper: int) -> array:
+        text = _nfc(text)
         key = (min(n_tok, 300), len(text) if len(text) < 4096 else 4096, text.count("!"),
                text.count("\n"), len(_EMOJI.findall(text)), n_word, n_plain, n_upper)
         cols = self._metas.get(key)

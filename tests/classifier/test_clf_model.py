@@ -123,3 +123,14 @@ def test_explain_with_invisible_chars_and_label(tiny_model_dir):
     for it in items:
         assert text[it["start"]:it["end"]] == it["token"]
     assert clf.explain("") == [] and clf.explain("!!! ...") == []
+
+
+def test_decomposed_and_invisible_input_scores_like_the_normal_form(tiny_model_dir):
+    import unicodedata
+    clf = Classifier.load(tiny_model_dir)
+    texts = ["Đụ má thằng ngu này", "Vay tiền nhanh ib zalo 0912 345 678", "Bài viết rất hay"]
+    odd = [unicodedata.normalize("NFD", t) for t in texts] + ["Đụ\u200b má thằng ngu này"]
+    a = np.array([list(d.values()) for d in clf.predict_proba(texts + texts[:1])])
+    b = np.array([list(d.values()) for d in clf.predict_proba(odd)])
+    assert np.allclose(a[:3], b[:3], atol=1e-6)
+    assert clf.predict(odd[3:]) == clf.predict(texts[:1])
