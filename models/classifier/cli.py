@@ -22,7 +22,7 @@ from pathlib import Path
 
 import click
 
-from models.classifier.datasets import DataSpec, load_many, parse_label_map
+from models.classifier.datasets import DataSpec, load_many, parse_label_map, text_key
 from models.classifier.metrics import evaluate_labels, format_report
 from models.classifier.model import Classifier
 from models.classifier.registry import DEFAULT_VERSION, Registry, load_active
@@ -141,14 +141,19 @@ def _param_options(f):
 @click.option("--site", default=None, help="promote for this site only")
 @click.option("--registry", default=None, help="registry root (default: VIMOD_MODEL_REGISTRY)")
 @click.option("--no-dedupe", is_flag=True, help="keep texts that repeat an earlier file")
+@click.option("--keep-eval-overlap", is_flag=True,
+              help="do not hold --eval-data texts out of the training data")
 @_param_options
 @click.pass_context
 def train_cmd(ctx: click.Context, out: str, do_register: bool, do_promote: bool,
-              site: str | None, registry: str | None, no_dedupe: bool, **overrides) -> None:
+              site: str | None, registry: str | None, no_dedupe: bool, keep_eval_overlap: bool,
+              **overrides) -> None:
     """Train a model from --data FILE [--text-column C --label-column C --label-map M
     --weight W] groups (repeatable; see the module help) and write it to --out.
 
-    --eval-data FILE groups are evaluated after training and recorded in metrics.json.
+    --eval-data FILE groups are evaluated after training and recorded in metrics.json;
+    training rows whose text also occurs in an --eval-data file are left out (unless
+    --keep-eval-overlap).
     """
     from models.classifier.train import TrainParams, train
 
@@ -162,25 +167,27 @@ def train_cmd(ctx: click.Context, out: str, do_register: bool, do_promote: bool,
             raise click.UsageError("--C-grid takes comma-separated numbers") from None
     params = TrainParams(**{k: v for k, v in overrides.items() if v is not None})
     t0 = time.time()
-    try:
-        ds = load_many(groups["--data"], dedupe=not no_dedupe)
+    try:   # evaluation files first: they are checked, and held out of the training data
+        evals = [(spec, load_many([spec], dedupe=False)) for spec in groups["--eval-data"]]
+        held_out = ({text_key(t) for _, ev in evals for t in ev.texts}
+                    if evals and not keep_eval_overlap else None)
+        ds = load_many(groups["--data"], dedupe=not no_dedupe, exclude=held_out)
     except ValueError as e:
         raise click.UsageError(str(e)) from None
     for s in ds.summary:
+        held = (f", {s['excluded_held_out']} also in --eval-data"
+                if s.get("excluded_held_out") else "")
         _err(f"[{time.time() - t0:6.1f}s] {s['file']}: {s['used']} rows {s['used_labels']}"
              f" (skipped {s['skipped_unmapped_label']} unmapped, {s['skipped_empty_text']} "
-             f"empty, {s['duplicates_dropped']} duplicates)")
-    try:   # check the evaluation files before spending time on training
-        evals = [(spec, load_many([spec], dedupe=False)) for spec in groups["--eval-data"]]
-    except ValueError as e:
-        raise click.UsageError(str(e)) from None
+             f"empty, {s['duplicates_dropped']} duplicates{held})")
     clf, metrics = train(ds, params, progress=lambda m: _err(f"[{time.time() - t0:6.1f}s] {m}"))
     for spec, ev in evals:
         rep = evaluate_labels(ev.labels, clf.predict(ev.texts), clf.labels)
         metrics[f"eval:{Path(spec.path).name}"] = rep
         _err(f"[{time.time() - t0:6.1f}s] {Path(spec.path).name}: macro-F1 {rep['macro_f1']:.4f}")
     data_summary = {"files": ds.summary, "total": len(ds), "labels": ds.label_counts(),
-                    "dedupe": not no_dedupe}
+                    "dedupe": not no_dedupe,
+                    "eval_files_held_out": bool(evals) and not keep_eval_overlap}
     clf.meta["command"] = "vimod model train " + " ".join(sys.argv[sys.argv.index("train") + 1:]
                                                           if "train" in sys.argv else [])
     clf.save(out, metrics=metrics, data_summary=data_summary)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from models.normalize import normalize
 
-__all__ = ["DataSpec", "Dataset", "parse_label_map", "load_file", "load_many"]
+__all__ = ["DataSpec", "Dataset", "parse_label_map", "load_file", "load_many", "text_key"]
 
 LABELS = ("clean", "spam", "offensive", "hate")
 
@@ -136,18 +136,29 @@ def load_file(spec: DataSpec) -> tuple[list[str], list[str], dict]:
     return texts, labels, summary
 
 
-def load_many(specs: list[DataSpec], dedupe: bool = True) -> Dataset:
-    """All files in order; with ``dedupe`` a text seen before (normal form) is dropped."""
+def text_key(text: str) -> str:
+    """The form under which two texts count as the same comment."""
+    return normalize(text).lower()
+
+
+def load_many(specs: list[DataSpec], dedupe: bool = True,
+              exclude: set[str] | None = None) -> Dataset:
+    """All files in order; with ``dedupe`` a text seen in an earlier file (normal form)
+    is dropped; texts whose :func:`text_key` is in ``exclude`` (held-out evaluation
+    data) are dropped too."""
     ds = Dataset()
     seen: set[str] = set()
     for k, spec in enumerate(specs):
         texts, labels, summary = load_file(spec)
-        dup = 0
+        dup = excluded = 0
         kept = Counter()
         mine: set[str] = set()
         for t, y in zip(texts, labels, strict=True):
+            if exclude and text_key(t) in exclude:
+                excluded += 1
+                continue
             if dedupe:
-                key = normalize(t).lower()
+                key = text_key(t)
                 if key in seen:
                     dup += 1
                     continue
@@ -159,6 +170,8 @@ def load_many(specs: list[DataSpec], dedupe: bool = True) -> Dataset:
             kept[y] += 1
         seen |= mine
         summary["duplicates_dropped"] = dup
+        if exclude is not None:
+            summary["excluded_held_out"] = excluded
         summary["used"] = sum(kept.values())
         summary["used_labels"] = dict(sorted(kept.items()))
         ds.summary.append(summary)

@@ -10,13 +10,24 @@ from click.testing import CliRunner
 from models.classifier.cli import classify, model
 
 
+def _eval_file(files):
+    p = files["dir"] / "eval.csv"
+    p.write_text("text,label\n"
+                 "Vay tiền nhanh lãi thấp ib zalo 0911 222 333,spam\n"
+                 '"Bài viết rất hay, cảm ơn tác giả",clean\n'      # also a training comment
+                 "đm thằng này ngu thật,offensive\n", encoding="utf-8")
+    return p
+
+
 def _train_args(files, out):
     return ["train",
             "--data", str(files["a"]), "--text-column", "free_text", "--label-column", "label_id",
             "--label-map", "0=clean,1=offensive,2=hate",
             "--data", str(files["b"]), "--text-column", "body", "--label-column", "is_spam",
             "--label-map", "0=clean,1=spam", "--weight", "2",
-            "--eval-data", str(files["a"]),
+            "--eval-data", str(_eval_file(files)), "--text-column", "text",
+            "--label-column", "label",
+            "--label-map", "spam=spam,clean=clean,offensive=offensive",
             "--min-df", "1", "--folds", "2", "--out", str(out)]
 
 
@@ -27,9 +38,12 @@ def test_train_classify_evaluate(data_files, tmp_path):
     assert res.exit_code == 0, res.output
     assert "cross-validation" in res.output and "wrote" in res.output   # progress shown
     metrics = json.loads((out / "metrics.json").read_text("utf-8"))
-    assert "eval:a.csv" in metrics and metrics["cross_validation"]["macro_f1"] > 0
+    assert "eval:eval.csv" in metrics and metrics["cross_validation"]["macro_f1"] > 0
+    assert metrics["eval:eval.csv"]["n"] == 3
     data = json.loads((out / "data.json").read_text("utf-8"))
-    assert data["labels"] == {"clean": 24, "hate": 10, "offensive": 15, "spam": 14}
+    # the comment that is also in the evaluation file is held out of training
+    assert data["labels"] == {"clean": 23, "hate": 10, "offensive": 15, "spam": 14}
+    assert data["files"][0]["excluded_held_out"] == 1
     assert data["files"][0]["label_map"] == {"0": "clean", "1": "offensive", "2": "hate"}
 
     lines = [{"text": "Vay tiền nhanh ib zalo 0912 345 678"}, {"text": "Bài viết hay quá"},
