@@ -201,8 +201,9 @@ def test_classifier_scores_spans_and_version(client, site, sessions, resources) 
 
     rude = analysed(resources, sessions, submit(client, key, "dm thằng này ngu vl"))
     spans = [s for s in rude.analysis["spans"] if s["phase"] == "classifier"]
-    marked = {rude.body_normalized[s["start"]:s["end"]] for s in spans}
-    assert {"dm", "vl"} <= marked
+    marked = [rude.body_normalized[s["start"]:s["end"]] for s in spans]
+    # Both insults are highlighted (alone or inside a highlighted phrase).
+    assert all(any(word in m.split() for m in marked) for word in ("dm", "vl")), marked
 
     clean = analysed(resources, sessions, submit(
         client, key, "Bài viết rất hữu ích, cảm ơn tác giả đã tổng hợp thông tin"))

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from models.diacritics.restorer import WordDecision, restore_words
+from models.diacritics.restorer import WordDecision, restore_words_many
 from models.normalize import has_vietnamese_marks, is_vietnamese_syllable, normalize
 from models.teencode import load_teencode
 
@@ -72,8 +72,17 @@ def _is_name(d: WordDecision, text: str, prev_end: int | None, all_caps: bool) -
 
 def check(text: str) -> DiacriticsReport:
     """Judge whether ``text`` is Vietnamese written without diacritics."""
-    t = normalize(text)
-    t, decisions = restore_words(t)
+    return check_many([text])[0]
+
+
+def check_many(texts: list[str]) -> list[DiacriticsReport]:
+    """``check`` for many texts: one restoration pass over the batch (about 3× faster
+    per text than one call each)."""
+    restored = restore_words_many([normalize(text) for text in texts])
+    return [_judge(t, decisions) for t, decisions in restored]
+
+
+def _judge(t: str, decisions: list[WordDecision]) -> DiacriticsReport:
     teencode = load_teencode()
     n_letters = sum(len(d.token.text) for d in decisions)
     n_upper = sum(sum(map(str.isupper, d.token.text)) for d in decisions
