@@ -7,7 +7,7 @@ For each target dataset, trains with the same code path as
 process at a time) on the dataset's *train* file only and evaluates on its
 dev/valid file (``--eval-data``; the train file is used as it is, as in the
 published protocol; ``--strict`` holds out train rows whose text also occurs in
-the dev file, e.g. 1,327 short ViHSD comments); the published figures are on the official
+the dev file, e.g. 357 ViHSD comments); the published figures are on the official
 test splits, which are not in ../shared, so these are dev figures:
 
   * ViHSD 3-class macro-F1 (target ≥ 0.68; published test: TextCNN 61.11, mBERT 62.70)
