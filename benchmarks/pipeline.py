@@ -53,16 +53,19 @@ SAMPLES = [
 ]
 
 
-def rss_mb(pid: int) -> float:
-    total = 0
+def memory_mb(pid: int) -> tuple[float, float]:
+    """(RSS summed over the process tree, PSS: shared pages split between the sharers)."""
+    rss = pss = 0
     for child in [pid, *children(pid)]:
         try:
-            for line in Path(f"/proc/{child}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
+            for line in Path(f"/proc/{child}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    rss += int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss += int(line.split()[1])
         except FileNotFoundError:
             pass
-    return total / 1024
+    return rss / 1024, pss / 1024
 
 
 def children(pid: int) -> list[int]:
@@ -144,7 +147,7 @@ def main() -> int:
         with sessions() as s:
             last = s.scalar(select(func.max(Comment.analysed_at)).where(Comment.id.in_(ids)))
         results["throughput_per_s"] = len(ids) / (last.timestamp() - start)
-        results["worker_rss_mb"] = rss_mb(worker.pid)
+        results["worker_rss_mb"], results["worker_pss_mb"] = memory_mb(worker.pid)
         print(f"throughput run: {results['throughput_per_s']:.0f} comments/s", flush=True)
         # --- latency at a steady rate through the intake ------------------------------
         posted: list[int] = []
@@ -208,7 +211,8 @@ def main() -> int:
     print(f"intake → analysed at {args.rate:.0f}/s: p50 {results['latency_p50_ms']:.0f} ms, "
           f"p99 {results['latency_p99_ms']:.0f} ms ({results['latency_n']} comments, "
           f"{results['latency_unfinished']} not analysed within 60 s)")
-    print(f"worker resident memory (all processes): {results['worker_rss_mb']:.0f} MB")
+    print(f"worker memory, all {args.concurrency + 1} processes: PSS "
+          f"{results['worker_pss_mb']:.0f} MB (RSS summed {results['worker_rss_mb']:.0f} MB)")
     return 0
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import worker_init
 from kombu import Queue
 
 from service.config import Settings
@@ -45,9 +45,10 @@ def make_celery(settings: Settings | None = None) -> Celery:
 celery = make_celery()
 
 
-@worker_process_init.connect
+@worker_init.connect
 def _warm_models(**_kwargs) -> None:  # noqa: ANN003
-    # Load the language models once per worker process, before the first comment.
+    # Load the language models in the main worker process, before the pool forks: the
+    # children share the arrays' pages instead of each loading its own copy.
     from models.classifier import load_active
     from models.diacritics import get_model
 
