@@ -69,8 +69,10 @@ class Classifier:
              data_summary: dict | None = None) -> Path:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        with gzip.open(out / "vocab.json.gz", "wt", encoding="utf-8", compresslevel=6) as fh:
-            json.dump(self.featurizer.feature_names, fh, ensure_ascii=False)
+        data = json.dumps(self.featurizer.feature_names, ensure_ascii=False).encode("utf-8")
+        with open(out / "vocab.json.gz", "wb") as raw, \
+                gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0) as fh:
+            fh.write(data)   # mtime 0: the same model gives the same bytes
         # float16 weights keep the artifact small; they are widened again at load time
         np.savez_compressed(out / "weights.npz", coef=self.coef.astype(np.float16),
                             intercept=self.intercept, idf=self.featurizer.idf.astype(np.float16))
