@@ -278,7 +278,7 @@ class Featurizer:
             cols = array("i", [vocab[f] for f in [f for f, _, _ in wf] + [f for f, _, _ in cf]
                                if f in vocab])
             entry = (words, stripped, cols, kind == "word", shape[0], shape[1])
-        if len(self._cache) > 500_000:
+        if len(self._cache) > 200_000:
             self._cache.clear()
         self._cache[key] = entry
         return entry
@@ -306,7 +306,7 @@ class Featurizer:
             feats.extend(_cross_grams(a[1], b[1], *self.char_range))
         vocab = self.vocab
         cols = array("i", [vocab[f] for f in feats if f in vocab])
-        if len(self._pairs) > 1_000_000:
+        if len(self._pairs) > 300_000:
             self._pairs.clear()
         self._pairs[key] = cols
         return cols
