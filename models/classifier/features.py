@@ -60,6 +60,7 @@ _TOKEN = re.compile(
     re.UNICODE,
 )
 _MISSING = object()
+_MAX_PAIRS = 250_000   # per-process cache of adjacent-token features (~50 MB at most)
 _PLACEHOLDER = {"url": "<url>", "email": "<email>", "phone": "<phone>", "number": "<num>"}
 
 
@@ -126,7 +127,7 @@ def source_tokens(text: str) -> list[SourceToken]:
     return out
 
 
-@lru_cache(maxsize=100_000)
+@lru_cache(maxsize=20_000)
 def _char_grams(stripped: str, lo: int, hi: int) -> tuple[str, ...]:
     padded = f" {stripped} "
     n_chars = len(padded)
@@ -138,7 +139,7 @@ def _char_grams(stripped: str, lo: int, hi: int) -> tuple[str, ...]:
     return tuple(grams)
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=20_000)
 def _cross_grams(a: str, b: str, lo: int, hi: int) -> tuple[str, ...]:
     """Char n-grams spanning the space between two adjacent words (≥ 1 char each side)."""
     s = f"{a} {b}"
@@ -277,7 +278,11 @@ class Featurizer:
             vocab = self.vocab
             cols = array("i", [vocab[f] for f in [f for f, _, _ in wf] + [f for f, _, _ in cf]
                                if f in vocab])
-            entry = (words, stripped, cols, kind == "word", shape[0], shape[1])
+            span = max(self.char_range[1] - 2, 0)
+            sufs = tuple("x:" + stripped[-k:] for k in range(1, min(len(stripped), span) + 1))
+            pres = tuple(" " + stripped[:k] for k in range(1, min(len(stripped), span) + 1))
+            entry = (words, stripped, cols, kind == "word", shape[0], shape[1],
+                     sufs, pres, "w:" + words[-1] + " ", words[0])
         if len(self._cache) > 200_000:
             self._cache.clear()
         self._cache[key] = entry
@@ -299,29 +304,27 @@ class Featurizer:
             self._metas[key] = cols
         return cols
 
-    def _pair_cols(self, key: str, a: tuple, b: tuple) -> array:
-        """Columns of the features spanning two adjacent tokens (word bigram, cross grams)."""
-        feats = [f"w:{a[0][-1]} {b[0][0]}"]
-        if self.cross_chars and a[1] and b[1]:
-            feats.extend(_cross_grams(a[1], b[1], *self.char_range))
-        vocab = self.vocab
-        cols = array("i", [vocab[f] for f in feats if f in vocab])
-        if len(self._pairs) > 300_000:
-            self._pairs.clear()
-        self._pairs[key] = cols
-        return cols
+    def _combos(self) -> list[list[tuple[tuple[int, int], ...]]]:
+        """[len(suffixes)][len(prefixes)] → (suffix index, prefix index) pairs whose
+        cross-word gram "suffix + space + prefix" has a length in the char range."""
+        lo, hi = max(self.char_range[0], 3), self.char_range[1]
+        span = max(hi - 2, 0)
+        return [[tuple((p - 1, q - 1) for p in range(1, ls + 1) for q in range(1, lp + 1)
+                       if lo <= p + q + 1 <= hi)
+                 for lp in range(span + 1)] for ls in range(span + 1)]
 
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """TF-IDF matrix (rows = texts), the same features as ``analyze`` gives."""
         if getattr(self, "_cache_vocab", None) is not self.vocab:
             self._cache: dict[str, tuple | None] = {}
-            self._pairs: dict[str, array] = {}
             self._metas: dict[tuple, array] = {}
+            self._pairs: dict[str, array] = {}
             self._cache_vocab = self.vocab
         cache_get = self._cache.get
-        pairs_get = self._pairs.get
+        pairs = self._pairs
+        pairs_get = pairs.get
+        vocab_get = self.vocab.get
         new_entry = self._token_entry
-        new_pair = self._pair_cols
         missing = _MISSING
         indptr = array("q", [0])
         indices = array("i")
@@ -329,6 +332,7 @@ class Featurizer:
         findall = _TOKEN.findall
         meta = self.meta
         meta_cols = self._meta_cols
+        combos = self._combos() if self.cross_chars else None
         for text in texts:
             prev = prev_key = None
             n_tok = n_word = n_plain = n_upper = 0
@@ -350,7 +354,20 @@ class Featurizer:
                     pk = prev_key + "\1" + key
                     pc = pairs_get(pk)
                     if pc is None:
-                        pc = new_pair(pk, prev, e)
+                        cols = []
+                        j = vocab_get(prev[8] + e[9])          # word bigram across tokens
+                        if j is not None:
+                            cols.append(j)
+                        if combos is not None and prev[1] and e[1]:
+                            sufs, pres = prev[6], e[7]
+                            for si, pi in combos[len(sufs)][len(pres)]:
+                                j = vocab_get(sufs[si] + pres[pi])
+                                if j is not None:
+                                    cols.append(j)
+                        pc = array("i", cols)
+                        if len(pairs) >= _MAX_PAIRS:
+                            pairs.clear()
+                        pairs[pk] = pc
                     extend(pc)
                 prev, prev_key = e, key
             if meta:
