@@ -9,6 +9,7 @@ from typing import Any
 
 from apiflask import APIBlueprint
 from flask import current_app, g, request, url_for
+from marshmallow import ValidationError
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -70,7 +71,7 @@ def _idempotency_key() -> str | None:
         return None
     try:
         no_control_chars(key)
-    except Exception:  # noqa: BLE001
+    except ValidationError:
         key = ""
     if not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY:
         raise APIError(
