@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 # Reinstall when pyproject.toml changes.
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint bench bench-intake bench-diacritics bench-pipeline bench-classifier clean
+.PHONY: run test lint browser bench bench-intake bench-diacritics bench-pipeline bench-classifier clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,8 +19,15 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/vimod dev
 
-test: $(STAMP) lint
+test: $(STAMP) lint browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The browser tests drive the system Chromium (Playwright cannot download its own here).
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "install chromium (apt-get install chromium) for the browser tests"; fi; }
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check service workers models tests benchmarks

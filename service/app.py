@@ -7,6 +7,8 @@ from typing import Any
 
 import redis
 from apiflask import APIFlask
+from flask import Response, redirect, request, url_for
+from flask_wtf.csrf import CSRFProtect
 
 from service import db, errors
 from service.api.lookups import Articles, SiteKeys
@@ -19,7 +21,7 @@ from service.queueing import make_producer
 def create_app(settings: Settings | None = None, **config: Any) -> APIFlask:
     settings = settings or Settings.from_env()
     app = APIFlask(
-        "vimod",
+        "service",  # templates and static files live in this package
         title="vimod API",
         version="1",
         spec_path="/api/v1/openapi.json",
@@ -42,6 +44,12 @@ def create_app(settings: Settings | None = None, **config: Any) -> APIFlask:
         HTTP_ERROR_SCHEMA=ErrorOut,
         JSON_SORT_KEYS=False,
         INFO={"description": "Comment moderation for Vietnamese news sites."},
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        REMEMBER_COOKIE_SECURE=settings.secure_cookies,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        WTF_CSRF_TIME_LIMIT=None,  # a moderator's tab may stay open all shift
     )
     app.config.update(config)
     app.json.ensure_ascii = False  # Vietnamese stays readable in responses
@@ -62,9 +70,40 @@ def create_app(settings: Settings | None = None, **config: Any) -> APIFlask:
 
     from service.api.diacritics import bp as diacritics_bp
     from service.api.intake import bp as intake_bp
+    from service.auth import bp as auth_bp
+    from service.auth import login_manager
     from service.health import bp as health_bp
+    from service.review import bp as review_bp
 
     app.register_blueprint(intake_bp)
     app.register_blueprint(diacritics_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(review_bp)
+    login_manager.init_app(app)
+    csrf = CSRFProtect(app)
+    # The JSON APIs authenticate with keys, not cookies: CSRF does not apply to them.
+    csrf.exempt(intake_bp)
+    csrf.exempt(diacritics_bp)
+    app.after_request(_security_headers)
+
+    @app.get("/")
+    @app.doc(hide=True)
+    def _home():  # noqa: ANN202
+        return redirect(url_for("review.queue"))
+
     return app
+
+
+_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'")
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if response.mimetype == "text/html" and not request.path.startswith("/api/v1/docs"):
+        # Comment text is untrusted: even if escaping ever failed, no inline script runs.
+        response.headers.setdefault("Content-Security-Policy", _CSP)
+        response.headers.setdefault("X-Frame-Options", "DENY")
+    return response

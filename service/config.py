@@ -56,6 +56,7 @@ class Settings:
     sweep_after_seconds: int = 120
     sweep_interval_seconds: int = 60
     default_max_length: int = 2000
+    secure_cookies: bool = True
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -74,6 +75,7 @@ class Settings:
             max_request_bytes=_int("VIMOD_MAX_REQUEST_BYTES", 64 * 1024),
             sweep_after_seconds=_int("VIMOD_SWEEP_AFTER", 120),
             sweep_interval_seconds=_int("VIMOD_SWEEP_INTERVAL", 60),
+            secure_cookies=os.environ.get("VIMOD_SECURE_COOKIES", "1") not in ("0", "false"),
         )
         values.update(overrides)
         return cls(**values)

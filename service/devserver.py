@@ -51,6 +51,8 @@ def run_dev() -> int:
     env["VIMOD_PORT"] = str(settings.port)
     env.setdefault("DATABASE_URL", settings.database_url)
     env["PYTHONUNBUFFERED"] = "1"
+    # Served over plain http on localhost: cookies marked Secure would never come back.
+    env.setdefault("VIMOD_SECURE_COOKIES", "0")
 
     embedded = None
     if not os.environ.get("REDIS_URL"):
@@ -96,8 +98,8 @@ def run_dev() -> int:
         for name, cmd in commands.items():
             children[name] = subprocess.Popen(cmd, env=env, start_new_session=True)
         click.echo(
-            f"vimod running at http://127.0.0.1:{settings.port}  (API /api/v1, "
-            f"spec /api/v1/openapi.json). Ctrl-C stops everything."
+            f"vimod running at http://127.0.0.1:{settings.port}  (review queue /review, "
+            f"API /api/v1, spec /api/v1/openapi.json). Ctrl-C stops everything."
         )
         while not stopping:
             for name, proc in children.items():

@@ -7,6 +7,7 @@ import logging
 from apiflask import APIFlask
 from apiflask.exceptions import HTTPError
 from flask import request
+from markupsafe import escape
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -73,6 +74,18 @@ def _count_refusal(status: int, code: str) -> None:
         COMMENTS_REFUSED.labels(reason=code).inc()
 
 
+_UI_PREFIXES = ("/review", "/login", "/logout", "/admin")
+
+
+def _wants_html() -> bool:
+    return request.path.startswith(_UI_PREFIXES)
+
+
+def _html_error(status: int, message: str) -> str:
+    return (f"<!doctype html><html lang=vi><meta charset=utf-8><title>{status}</title>"
+            f"<h1>{status}</h1><p>{escape(message)}</p><p><a href=/review>vimod</a></p>")
+
+
 def init_app(app: APIFlask) -> None:
     @app.error_processor
     def _api_error(error: HTTPError):  # noqa: ANN202
@@ -99,6 +112,8 @@ def init_app(app: APIFlask) -> None:
             headers["Retry-After"] = str(retry_after_seconds())
             message = "Too many comments; retry after the time in Retry-After."
         _count_refusal(status, code)
+        if _wants_html():
+            return _html_error(status, message), status, headers
         return _payload(status, code, message, fields), status, headers
 
     @app.errorhandler(OperationalError)

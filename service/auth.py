@@ -1,0 +1,152 @@
+"""Moderator and admin sign-in: Flask-Login sessions, argon2 passwords, CSRF (Flask-WTF),
+and a lock-out after repeated failures (counted in Redis, per username and per IP)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import LoginManager, current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from service import db
+from service.security import verify_password
+from service.storage import Role, User
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Vui lòng đăng nhập để tiếp tục."
+
+MAX_FAILURES = 5
+LOCKOUT_SECONDS = 15 * 60
+
+
+@dataclass(frozen=True)
+class SignedInUser:
+    """What a request needs to know about its user (no ORM object kept across requests)."""
+
+    id: int
+    username: str
+    role: str
+    site_ids: frozenset[int]
+    is_active: bool = True
+    is_authenticated: bool = True
+    is_anonymous: bool = False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.admin
+
+    def can_see_site(self, site_id: int) -> bool:
+        return self.is_admin or site_id in self.site_ids
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> SignedInUser | None:
+    if not user_id.isdigit():
+        return None
+    user = db.session().get(User, int(user_id))
+    if user is None or not user.is_active:
+        return None
+    return SignedInUser(user.id, user.username, user.role, frozenset(s.id for s in user.sites))
+
+
+def role_required(*roles: str):  # noqa: ANN201
+    def decorate(view):  # noqa: ANN001, ANN202
+        @wraps(view)
+        def wrapped(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+class LoginForm(FlaskForm):
+    username = StringField("Tên đăng nhập", validators=[DataRequired(), Length(max=100)])
+    password = PasswordField("Mật khẩu", validators=[DataRequired(), Length(max=200)])
+
+
+def _failure_keys(username: str) -> list[str]:
+    ip = request.remote_addr or "unknown"
+    return [f"vimod:login-fail:user:{username.lower()}", f"vimod:login-fail:ip:{ip}"]
+
+
+def _locked_out(username: str) -> bool:
+    r = current_app.extensions["vimod.redis"]
+    try:
+        counts = r.mget(_failure_keys(username))
+    except Exception:  # noqa: BLE001 - Redis down: fall back to password checks only
+        return False
+    return any(int(c or 0) >= MAX_FAILURES for c in counts)
+
+
+def _record_failure(username: str) -> None:
+    r = current_app.extensions["vimod.redis"]
+    try:
+        pipe = r.pipeline()
+        for key in _failure_keys(username):
+            pipe.incr(key)
+            pipe.expire(key, LOCKOUT_SECONDS)
+        pipe.execute()
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def _safe_next(target: str | None) -> str:
+    # Only same-site paths: a crafted ?next= must not send a moderator elsewhere.
+    if target and target.startswith("/") and not target.startswith("//"):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
+    return url_for("review.queue")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():  # noqa: ANN201
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        username = form.username.data.strip()
+        if _locked_out(username):
+            flash("Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau 15 phút.", "error")
+            status = 429
+        else:
+            user = db.session().query(User).filter_by(username=username).one_or_none()
+            if user and user.is_active and verify_password(user.password_hash,
+                                                           form.password.data):
+                login_user(_load_user(str(user.id)))
+                return redirect(_safe_next(request.args.get("next")))
+            _record_failure(username)
+            flash("Tên đăng nhập hoặc mật khẩu không đúng.", "error")
+            status = 401
+    elif request.method == "POST":
+        status = 400
+    return render_template("login.html", form=form), status
+
+
+@bp.post("/logout")
+def logout():  # noqa: ANN201
+    logout_user()
+    return redirect(url_for("auth.login"))

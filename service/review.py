@@ -1,0 +1,252 @@
+"""The moderators' review queue (/review): the queue with tabs and filters, one comment's
+card, and the decisions. Every route checks the user's role and site scope."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from service import db, moderation
+from service.storage import Comment, CommentStatus, ModerationAction, Site
+
+bp = Blueprint("review", __name__, url_prefix="/review")
+
+PAGE_SIZE = 25
+# "Flagged": something found (each concern weighs ≥ 1 in the priority; a small classifier
+# risk alone does not reach it).
+FLAGGED_PRIORITY = 1.0
+CLAIM_SECONDS = 5 * 60
+TABS: dict[str, tuple[str, list[str]]] = {
+    "pending": ("Chờ duyệt", [CommentStatus.pending, CommentStatus.received]),
+    "flagged": ("Bị gắn cờ", [CommentStatus.pending]),
+    "auto_rejected": ("Tự động từ chối", [CommentStatus.auto_rejected]),
+    "approved": ("Đã duyệt", [CommentStatus.approved, CommentStatus.auto_approved]),
+    "rejected": ("Đã từ chối", [CommentStatus.rejected]),
+}
+
+
+# --- claims: a comment being worked by one moderator is skipped by the others -------------
+
+def _claim_key(comment_id: int) -> str:
+    return f"vimod:claim:{comment_id}"
+
+
+def claim(comment_id: int, user_id: int) -> int | None:
+    """Claim the comment for this user (or renew the claim); returns the holder's id."""
+    r = current_app.extensions["vimod.redis"]
+    key = _claim_key(comment_id)
+    try:
+        if r.set(key, user_id, nx=True, ex=CLAIM_SECONDS):
+            return user_id
+        holder = r.get(key)
+        if holder is not None and int(holder) == user_id:
+            r.expire(key, CLAIM_SECONDS)
+        return int(holder) if holder is not None else user_id
+    except Exception:  # noqa: BLE001 - without Redis, the conditional updates still protect
+        return user_id
+
+
+def release(comment_id: int, user_id: int) -> None:
+    r = current_app.extensions["vimod.redis"]
+    try:
+        holder = r.get(_claim_key(comment_id))
+        if holder is not None and int(holder) == user_id:
+            r.delete(_claim_key(comment_id))
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def claimed_by_others(comment_ids: list[int], user_id: int) -> set[int]:
+    if not comment_ids:
+        return set()
+    r = current_app.extensions["vimod.redis"]
+    try:
+        holders = r.mget([_claim_key(c) for c in comment_ids])
+    except Exception:  # noqa: BLE001
+        return set()
+    return {c for c, h in zip(comment_ids, holders, strict=True)
+            if h is not None and int(h) != user_id}
+
+
+# --- queries ------------------------------------------------------------------------------
+
+def _scoped(query):  # noqa: ANN001, ANN202
+    if not current_user.is_admin:
+        query = query.where(Comment.site_id.in_(current_user.site_ids or {-1}))
+    return query
+
+
+def _visible_sites() -> list[Site]:
+    query = select(Site).order_by(Site.name)
+    if not current_user.is_admin:
+        query = query.where(Site.id.in_(current_user.site_ids or {-1}))
+    return list(db.session().scalars(query))
+
+
+def _queue_query(tab: str, site_id: int | None, order: str):  # noqa: ANN202
+    statuses = TABS[tab][1]
+    query = _scoped(select(Comment).where(Comment.status.in_(statuses)))
+    if tab == "flagged":
+        query = query.where(Comment.priority >= FLAGGED_PRIORITY)
+    if site_id is not None:
+        query = query.where(Comment.site_id == site_id)
+    if order == "oldest" or tab not in ("pending", "flagged"):
+        return query.order_by(Comment.received_at.desc() if tab in (
+            "approved", "rejected", "auto_rejected") else Comment.received_at, Comment.id)
+    return query.order_by(Comment.priority.desc(), Comment.received_at, Comment.id)
+
+
+def _counts(site_id: int | None) -> dict[str, int]:
+    query = _scoped(select(Comment.status, func.count()).group_by(Comment.status))
+    if site_id is not None:
+        query = query.where(Comment.site_id == site_id)
+    by_status = dict(db.session().execute(query).all())
+    counts = {tab: sum(by_status.get(s, 0) for s in statuses)
+              for tab, (_, statuses) in TABS.items()}
+    flagged = _scoped(select(func.count()).select_from(Comment).where(
+        Comment.status == CommentStatus.pending, Comment.priority >= FLAGGED_PRIORITY))
+    if site_id is not None:
+        flagged = flagged.where(Comment.site_id == site_id)
+    counts["flagged"] = db.session().scalar(flagged)
+    return counts
+
+
+def _get_visible(comment_id: int) -> Comment:
+    comment = db.session().get(Comment, comment_id, options=[selectinload(Comment.article)])
+    # Another site's comment is "not found", not "forbidden": ids must not leak.
+    if comment is None or not current_user.can_see_site(comment.site_id):
+        abort(404)
+    return comment
+
+
+@dataclass
+class Segment:
+    text: str
+    kinds: tuple[str, ...] = ()
+
+
+def highlight(text: str, spans: list[dict[str, Any]]) -> list[Segment]:
+    """Split `text` at the span boundaries; the template escapes every segment."""
+    cuts = {0, len(text)}
+    for span in spans:
+        if 0 <= span.get("start", -1) < span.get("end", -1) <= len(text):
+            cuts.update((span["start"], span["end"]))
+    points = sorted(cuts)
+    segments = []
+    for a, b in zip(points, points[1:], strict=False):
+        kinds = tuple(sorted({s.get("kind", "") for s in spans
+                              if s.get("start", -1) <= a and b <= s.get("end", -1)}))
+        segments.append(Segment(text[a:b], kinds))
+    return segments
+
+
+# --- views --------------------------------------------------------------------------------
+
+def _site_arg() -> int | None:
+    raw = request.args.get("site", "")
+    return int(raw) if raw.isdigit() else None
+
+
+@bp.get("")
+@login_required
+def queue():  # noqa: ANN201
+    tab = request.args.get("tab", "pending")
+    if tab not in TABS:
+        abort(404)
+    order = request.args.get("order", "priority")
+    site_id = _site_arg()
+    if site_id is not None and not current_user.can_see_site(site_id):
+        abort(404)
+    page = max(1, int(request.args["page"])) if request.args.get("page", "").isdigit() else 1
+    comments = list(db.session().scalars(
+        _queue_query(tab, site_id, order).options(selectinload(Comment.article))
+        .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
+    ))
+    has_next = len(comments) > PAGE_SIZE
+    comments = comments[:PAGE_SIZE]
+    busy = claimed_by_others([c.id for c in comments], current_user.id)
+    return render_template(
+        "review/queue.html", comments=comments, busy=busy, tab=tab, tabs=TABS,
+        counts=_counts(site_id), sites=_visible_sites(), site_id=site_id, order=order,
+        page=page, has_next=has_next,
+    )
+
+
+def _next_in_queue(after: Comment) -> int | None:
+    candidates = list(db.session().scalars(
+        _queue_query("pending", None, "priority").where(Comment.id != after.id).limit(20)))
+    busy = claimed_by_others([c.id for c in candidates], current_user.id)
+    return next((c.id for c in candidates if c.id not in busy), None)
+
+
+@bp.get("/<int:comment_id>")
+@login_required
+def card(comment_id: int):  # noqa: ANN201
+    comment = _get_visible(comment_id)
+    holder = claim(comment_id, current_user.id)
+    analysis = comment.analysis or {}
+    text = comment.body_normalized or comment.body_original
+    history = list(db.session().execute(
+        select(Comment.id, Comment.status, Comment.received_at).where(
+            Comment.site_id == comment.site_id, Comment.author_email == comment.author_email,
+            Comment.id != comment.id).order_by(Comment.id.desc()).limit(10)))
+    audit = list(db.session().scalars(
+        select(ModerationAction).where(ModerationAction.comment_id == comment.id)
+        .order_by(ModerationAction.id)))
+    return render_template(
+        "review/card.html", comment=comment, analysis=analysis,
+        segments=highlight(text, analysis.get("spans", [])),
+        diacritics=(analysis.get("phases") or {}).get("diacritics") or {},
+        held_by_other=holder != current_user.id, history=history, audit=audit,
+        reasons=moderation.REJECT_REASONS, decidable=comment.status in moderation.DECIDABLE,
+    )
+
+
+def _act(comment_id: int, action):  # noqa: ANN001, ANN202
+    comment = _get_visible(comment_id)
+    if claim(comment_id, current_user.id) != current_user.id:
+        flash("Bình luận đang được người khác xử lý.", "error")
+        return redirect(url_for("review.card", comment_id=comment_id)), 409
+    try:
+        action(comment)
+    except moderation.ModerationError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("review.card", comment_id=comment_id)), exc.status
+    release(comment_id, current_user.id)
+    next_id = _next_in_queue(comment)
+    target = url_for("review.card", comment_id=next_id) if next_id else url_for("review.queue")
+    return redirect(target)
+
+
+@bp.post("/<int:comment_id>/approve")
+@login_required
+def approve(comment_id: int):  # noqa: ANN201
+    edited = request.form.get("body")
+    return _act(comment_id, lambda c: moderation.approve(
+        db.session(), c, current_user.id, current_user.username, edited))
+
+
+@bp.post("/<int:comment_id>/reject")
+@login_required
+def reject(comment_id: int):  # noqa: ANN201
+    return _act(comment_id, lambda c: moderation.reject(
+        db.session(), c, current_user.id, current_user.username,
+        request.form.get("reason", ""), request.form.get("note")))
+
+
+@bp.post("/<int:comment_id>/undo")
+@login_required
+def undo(comment_id: int):  # noqa: ANN201
+    comment = _get_visible(comment_id)
+    try:
+        moderation.undo(db.session(), comment, current_user.id, current_user.username)
+    except moderation.ModerationError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("review.card", comment_id=comment_id)), exc.status
+    flash("Đã hoàn tác.", "ok")
+    return redirect(url_for("review.card", comment_id=comment_id))

@@ -1,0 +1,108 @@
+"""A moderator works the queue in a real browser, from the keyboard."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from service.storage import Comment, CommentStatus, ModerationAction
+from tests.test_review import PASSWORD, XSS, post_comment, ui  # noqa: F401 - the ui fixture
+
+
+@pytest.fixture
+def page(chromium, live_server):  # noqa: ANN001, ANN201
+    context = chromium.new_context(base_url=live_server, locale="vi-VN")
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.dialogs = dialogs
+    yield page
+    context.close()
+
+
+def sign_in(page, username: str = "bientap_a") -> None:  # noqa: ANN001
+    page.goto("/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/review")
+
+
+def test_keyboard_only_queue(page, ui, resources, sessions) -> None:  # noqa: ANN001, F811
+    app, keys = ui
+    key = keys["a"][1]
+    ids = [
+        post_comment(app, key, resources, "Bai viet nay rat hay, cam on tac gia nhieu"),
+        post_comment(app, key, resources, "Mong tỉnh sớm sửa con đường này ạ"),
+        post_comment(app, key, resources, "Vay tiền nhanh lãi thấp, ib zalo 0912 345 678"),
+    ]
+    sign_in(page)
+    assert page.locator("ol.queue li[data-href]").count() == 3
+    # The spam comment (phone + classifier) is first by priority: reject it as spam.
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/review/*")
+    first = int(page.url.rsplit("/", 1)[1])
+    assert first == ids[2]
+    page.keyboard.press("r")
+    page.keyboard.type("s")  # jumps to "Spam, quảng cáo"
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # submits from the note field
+    page.wait_for_url(lambda url: not url.endswith(f"/review/{first}"))
+    # Next: the "không dấu" comment — apply the suggested diacritics (d), approve (a).
+    current = int(page.url.rsplit("/", 1)[1])
+    if current != ids[0]:
+        page.goto(f"/review/{ids[0]}")
+    suggestion = page.inner_text("[data-suggestion]")
+    page.keyboard.press("d")
+    assert page.input_value("[data-editor]") == suggestion
+    page.locator("body").click()  # leave the editor: keys are shortcuts again
+    page.keyboard.press("a")
+    page.wait_for_url(lambda url: not url.endswith(f"/review/{ids[0]}"))
+    # The last one: approve as written, then undo it.
+    page.goto(f"/review/{ids[1]}")
+    with page.expect_navigation():
+        page.keyboard.press("a")
+    page.goto(f"/review/{ids[1]}")
+    with page.expect_navigation():
+        page.keyboard.press("u")
+    assert "Đã hoàn tác" in page.inner_text("body")
+    with sessions() as s:
+        spam, unmarked, plain = (s.get(Comment, i) for i in (ids[2], ids[0], ids[1]))
+        assert spam.status == CommentStatus.rejected
+        assert unmarked.status == CommentStatus.approved
+        assert unmarked.body_published == suggestion
+        assert suggestion.startswith("Bài viết này rất hay")
+        assert plain.status == CommentStatus.pending  # undone
+        reasons = [a.reason for a in s.scalars(select(ModerationAction).where(
+            ModerationAction.comment_id == ids[2], ModerationAction.user_id.is_not(None)))]
+        assert reasons == ["spam"]
+    assert page.dialogs == []
+
+
+def test_xss_body_stays_inert(page, ui, resources) -> None:  # noqa: ANN001, F811
+    app, keys = ui
+    cid = post_comment(app, keys["a"][1], resources, XSS)
+    sign_in(page)
+    page.goto(f"/review/{cid}")
+    page.wait_for_load_state("networkidle")
+    assert page.dialogs == []
+    assert "<script>alert(1)</script>" in page.inner_text(".body")
+    assert page.locator(".body script, .body img, .body a").count() == 0
+
+
+def test_claim_conflict_between_two_moderators(chromium, live_server, ui, resources) -> None:  # noqa: ANN001, F811
+    app, keys = ui
+    cid = post_comment(app, keys["a"][1], resources, "Cần làm rõ trách nhiệm chủ đầu tư")
+    contexts = [chromium.new_context(base_url=live_server) for _ in range(2)]
+    try:
+        first, second = (c.new_page() for c in contexts)
+        sign_in(first, "bientap_a")
+        sign_in(second, "bientap_a2")
+        first.goto(f"/review/{cid}")
+        second.goto(f"/review/{cid}")
+        assert "đang được người khác xử lý" in second.inner_text("main")
+        assert second.locator("form[data-approve]").count() == 0
+        assert first.locator("form[data-approve]").count() == 1
+    finally:
+        for c in contexts:
+            c.close()

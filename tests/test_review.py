@@ -1,0 +1,190 @@
+"""The moderators' review queue, server side: sign-in, CSRF, scope, decisions, claims,
+escaping. (Browser-driven tests of the keyboard flow come with the rest of issue 5.)"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from service.accounts import create_site, create_user
+from service.app import create_app
+from service.storage import Comment, CommentStatus, ModerationAction
+from tests.helpers import headers, payload
+from workers.tasks import process_comment_now
+
+PASSWORD = "mật-khẩu-thử-123"
+XSS = ('<script>alert(1)</script><img src=x onerror=alert(2)> '
+       '<a href="javascript:alert(3)">bấm</a> \u202eRTL\u200b')
+
+
+@pytest.fixture
+def ui(settings, engine, redis_client, sessions):  # noqa: ANN001, ANN201
+    settings.secure_cookies = False
+    app = create_app(settings, TESTING=True)
+    with sessions() as s:
+        a = create_site(s, "Báo A")
+        b = create_site(s, "Báo B")
+        create_user(s, "bientap_a", "moderator", PASSWORD, [a.site.id])
+        create_user(s, "bientap_a2", "moderator", PASSWORD, [a.site.id])
+        create_user(s, "quantri", "admin", PASSWORD)
+        s.commit()
+        keys = {"a": (a.site.id, a.api_key), "b": (b.site.id, b.api_key)}
+    yield app, keys
+    app.extensions["vimod.engine"].dispose()
+
+
+def csrf(html: str) -> str:
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+
+
+def login(client, username: str, password: str = PASSWORD):  # noqa: ANN001, ANN201
+    token = csrf(client.get("/login").get_data(as_text=True))
+    return client.post("/login", data={"username": username, "password": password,
+                                       "csrf_token": token})
+
+
+def post_comment(app, key: str, resources, body: str) -> int:  # noqa: ANN001
+    r = app.test_client().post("/api/v1/comments", json=payload(body=body),
+                               headers=headers(key))
+    assert r.status_code == 202
+    process_comment_now(resources, r.json["id"])
+    return r.json["id"]
+
+
+def test_login_logout_and_wrong_password(ui) -> None:  # noqa: ANN001
+    app, _ = ui
+    c = app.test_client()
+    assert c.get("/review").status_code == 302  # to /login
+    assert login(c, "bientap_a", "sai-mat-khau").status_code == 401
+    r = login(c, "bientap_a")
+    assert r.status_code == 302 and r.headers["Location"].endswith("/review")
+    assert c.get("/review").status_code == 200
+    token = csrf(c.get("/review").get_data(as_text=True))
+    c.post("/logout", data={"csrf_token": token})
+    assert c.get("/review").status_code == 302
+
+
+def test_lockout_after_repeated_failures(ui) -> None:  # noqa: ANN001
+    app, _ = ui
+    c = app.test_client()
+    for _ in range(5):
+        assert login(c, "bientap_a", "sai").status_code == 401
+    assert login(c, "bientap_a").status_code == 429  # even the right password, for a while
+
+
+def test_open_redirect_refused(ui) -> None:  # noqa: ANN001
+    app, _ = ui
+    c = app.test_client()
+    token = csrf(c.get("/login").get_data(as_text=True))
+    r = c.post("/login?next=//evil.example/x", data={
+        "username": "bientap_a", "password": PASSWORD, "csrf_token": token})
+    assert r.headers["Location"].endswith("/review")
+
+
+def test_csrf_required(ui, resources) -> None:  # noqa: ANN001
+    app, keys = ui
+    cid = post_comment(app, keys["a"][1], resources, "Bài viết hay quá, cảm ơn tác giả")
+    c = app.test_client()
+    login(c, "bientap_a")
+    r = c.post(f"/review/{cid}/approve", data={})
+    assert r.status_code == 400
+
+
+def test_queue_escapes_untrusted_text(ui, resources) -> None:  # noqa: ANN001
+    app, keys = ui
+    cid = post_comment(app, keys["a"][1], resources, XSS)
+    c = app.test_client()
+    login(c, "bientap_a")
+    for page in ("/review", f"/review/{cid}"):
+        r = c.get(page)
+        html = r.get_data(as_text=True)
+        assert "<script>alert(1)" not in html
+        assert "<img src=x" not in html
+        assert 'href="javascript:' not in html
+        assert "&lt;script&gt;" in html
+        assert "script-src 'self'" in r.headers["Content-Security-Policy"]
+        assert r.headers["X-Frame-Options"] == "DENY"
+
+
+def test_moderator_sees_only_their_sites(ui, resources) -> None:  # noqa: ANN001
+    app, keys = ui
+    mine = post_comment(app, keys["a"][1], resources, "Ý kiến trên báo A về giao thông")
+    theirs = post_comment(app, keys["b"][1], resources, "Ý kiến trên báo B về giáo dục")
+    c = app.test_client()
+    login(c, "bientap_a")
+    html = c.get("/review").get_data(as_text=True)
+    assert "báo A" in html and "báo B" not in html
+    token = csrf(html)
+    assert c.get(f"/review/{theirs}").status_code == 404
+    for action in ("approve", "reject", "undo"):
+        r = c.post(f"/review/{theirs}/{action}", data={"csrf_token": token, "reason": "spam"})
+        assert r.status_code == 404, action
+    assert c.get(f"/review?site={keys['b'][0]}").status_code == 404
+    assert c.get(f"/review/{mine}").status_code == 200
+    admin = app.test_client()
+    login(admin, "quantri")
+    assert admin.get(f"/review/{theirs}").status_code == 200
+
+
+def _card_token(c, cid: int) -> str:  # noqa: ANN001
+    return csrf(c.get(f"/review/{cid}").get_data(as_text=True))
+
+
+def test_approve_reject_edit_undo(ui, resources, sessions) -> None:  # noqa: ANN001
+    app, keys = ui
+    _, key = keys["a"]
+    plain = post_comment(app, key, resources, "Mong tỉnh sớm sửa con đường này ạ")
+    unmarked = post_comment(app, key, resources, "Bai viet nay rat hay, cam on tac gia nhieu")
+    spam = post_comment(app, key, resources, "Vay tiền nhanh, ib zalo 0912 345 678")
+    c = app.test_client()
+    login(c, "bientap_a")
+
+    assert c.post(f"/review/{plain}/approve",
+                  data={"csrf_token": _card_token(c, plain)}).status_code == 302
+    # Edit-then-approve: the moderator applied the suggested diacritics.
+    html = c.get(f"/review/{unmarked}").get_data(as_text=True)
+    suggestion = re.search(r"<q data-suggestion>([^<]+)</q>", html).group(1)
+    assert suggestion.startswith("Bài viết này rất hay")
+    c.post(f"/review/{unmarked}/approve", data={"csrf_token": csrf(html), "body": suggestion})
+    # Reject needs a reason.
+    token = _card_token(c, spam)
+    assert c.post(f"/review/{spam}/reject", data={"csrf_token": token}).status_code == 400
+    c.post(f"/review/{spam}/reject", data={"csrf_token": token, "reason": "spam",
+                                           "note": "vay tiền"})
+    with sessions() as s:
+        p, u, sp = (s.get(Comment, i) for i in (plain, unmarked, spam))
+        assert p.status == CommentStatus.approved and p.body_published == p.body_original
+        assert u.status == CommentStatus.approved and u.body_published == suggestion
+        assert u.body_original.startswith("Bai viet")  # never overwritten
+        assert sp.status == CommentStatus.rejected and sp.body_published is None
+        audit = {a.comment_id: a for a in s.scalars(select(ModerationAction).where(
+            ModerationAction.user_id.is_not(None)))}
+        assert audit[unmarked].edited_body == suggestion and audit[unmarked].reason == "edited"
+        assert audit[spam].reason == "spam: vay tiền"
+        assert audit[plain].actor == "bientap_a"
+    # Deciding twice is refused; undo puts the comment back.
+    token = _card_token(c, plain)
+    assert c.post(f"/review/{plain}/reject",
+                  data={"csrf_token": token, "reason": "spam"}).status_code == 409
+    c.post(f"/review/{plain}/undo", data={"csrf_token": token})
+    with sessions() as s:
+        back = s.get(Comment, plain)
+        assert back.status == CommentStatus.pending and back.body_published is None
+
+
+def test_claim_keeps_two_moderators_apart(ui, resources, sessions) -> None:  # noqa: ANN001
+    app, keys = ui
+    cid = post_comment(app, keys["a"][1], resources, "Cần làm rõ trách nhiệm của chủ đầu tư")
+    first, second = app.test_client(), app.test_client()
+    login(first, "bientap_a")
+    login(second, "bientap_a2")
+    first.get(f"/review/{cid}")  # claims it
+    html = second.get(f"/review/{cid}").get_data(as_text=True)
+    assert "đang được người khác xử lý" in html
+    assert "đang được người khác xử lý" in second.get("/review").get_data(as_text=True)
+    r = second.post(f"/review/{cid}/approve", data={"csrf_token": csrf(html)})
+    assert r.status_code == 409
+    with sessions() as s:
+        assert s.get(Comment, cid).status == CommentStatus.pending
