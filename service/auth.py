@@ -114,7 +114,7 @@ def _record_failure(username: str) -> None:
         pass
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     # Only same-site paths: a crafted ?next= must not send a moderator elsewhere.
     if target and target.startswith("/") and not target.startswith("//"):
         parts = urlsplit(target)
@@ -137,7 +137,7 @@ def login():  # noqa: ANN201
             if user and user.is_active and verify_password(user.password_hash,
                                                            form.password.data):
                 login_user(_load_user(str(user.id)))
-                return redirect(_safe_next(request.args.get("next")))
+                return redirect(safe_next(request.args.get("next")))
             _record_failure(username)
             flash("Tên đăng nhập hoặc mật khẩu không đúng.", "error")
             status = 401

@@ -8,10 +8,11 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from service import db, moderation
+from service.auth import safe_next
 from service.storage import Comment, CommentStatus, ModerationAction, Site
 
 bp = Blueprint("review", __name__, url_prefix="/review")
@@ -88,30 +89,71 @@ def _visible_sites() -> list[Site]:
     return list(db.session().scalars(query))
 
 
-def _queue_query(tab: str, site_id: int | None, order: str):  # noqa: ANN202
+FLAG_FILTERS = {
+    "missing_diacritics": "Không dấu", "spam": "Spam", "offensive": "Xúc phạm",
+    "hate": "Thù ghét", "link": "Liên kết", "phone": "Số điện thoại",
+    "contact_handle": "Zalo/Telegram", "banned_word": "Từ cấm", "suspect_word": "Từ đáng ngờ",
+    "repeat": "Lặp lại", "near_duplicate": "Gần trùng", "burst": "Gửi dồn dập",
+}
+
+
+@dataclass
+class Filters:
+    site_id: int | None = None
+    flag: str | None = None
+    author: str | None = None
+    q: str | None = None
+
+    @classmethod
+    def from_args(cls) -> Filters:
+        raw_site = request.args.get("site", "")
+        flag = request.args.get("flag") or None
+        return cls(
+            site_id=int(raw_site) if raw_site.isdigit() else None,
+            flag=flag if flag in FLAG_FILTERS else None,
+            author=(request.args.get("author") or "").strip()[:200] or None,
+            q=(request.args.get("q") or "").strip()[:200] or None,
+        )
+
+    def apply(self, query):  # noqa: ANN001, ANN201
+        if self.site_id is not None:
+            query = query.where(Comment.site_id == self.site_id)
+        if self.flag:
+            query = query.where(Comment.flags.like(f"% {self.flag} %"))
+        if self.author:
+            needle = self.author.lower()
+            query = query.where(or_(func.lower(Comment.author_email) == needle,
+                                    func.lower(Comment.author_name).contains(needle,
+                                                                             autoescape=True)))
+        if self.q:
+            query = query.where(or_(
+                func.lower(Comment.body_normalized).contains(self.q.lower(), autoescape=True),
+                func.lower(Comment.body_original).contains(self.q.lower(), autoescape=True)))
+        return query
+
+    def args(self) -> dict[str, Any]:
+        return {k: v for k, v in (("site", self.site_id), ("flag", self.flag),
+                                  ("author", self.author), ("q", self.q)) if v is not None}
+
+
+def _queue_query(tab: str, filters: Filters, order: str):  # noqa: ANN202
     statuses = TABS[tab][1]
-    query = _scoped(select(Comment).where(Comment.status.in_(statuses)))
+    query = filters.apply(_scoped(select(Comment).where(Comment.status.in_(statuses))))
     if tab == "flagged":
         query = query.where(Comment.priority >= FLAGGED_PRIORITY)
-    if site_id is not None:
-        query = query.where(Comment.site_id == site_id)
     if order == "oldest" or tab not in ("pending", "flagged"):
         return query.order_by(Comment.received_at.desc() if tab in (
             "approved", "rejected", "auto_rejected") else Comment.received_at, Comment.id)
     return query.order_by(Comment.priority.desc(), Comment.received_at, Comment.id)
 
 
-def _counts(site_id: int | None) -> dict[str, int]:
-    query = _scoped(select(Comment.status, func.count()).group_by(Comment.status))
-    if site_id is not None:
-        query = query.where(Comment.site_id == site_id)
+def _counts(filters: Filters) -> dict[str, int]:
+    query = filters.apply(_scoped(select(Comment.status, func.count()).group_by(Comment.status)))
     by_status = dict(db.session().execute(query).all())
     counts = {tab: sum(by_status.get(s, 0) for s in statuses)
               for tab, (_, statuses) in TABS.items()}
-    flagged = _scoped(select(func.count()).select_from(Comment).where(
-        Comment.status == CommentStatus.pending, Comment.priority >= FLAGGED_PRIORITY))
-    if site_id is not None:
-        flagged = flagged.where(Comment.site_id == site_id)
+    flagged = filters.apply(_scoped(select(func.count()).select_from(Comment).where(
+        Comment.status == CommentStatus.pending, Comment.priority >= FLAGGED_PRIORITY)))
     counts["flagged"] = db.session().scalar(flagged)
     return counts
 
@@ -147,11 +189,6 @@ def highlight(text: str, spans: list[dict[str, Any]]) -> list[Segment]:
 
 # --- views --------------------------------------------------------------------------------
 
-def _site_arg() -> int | None:
-    raw = request.args.get("site", "")
-    return int(raw) if raw.isdigit() else None
-
-
 @bp.get("")
 @login_required
 def queue():  # noqa: ANN201
@@ -159,12 +196,12 @@ def queue():  # noqa: ANN201
     if tab not in TABS:
         abort(404)
     order = request.args.get("order", "priority")
-    site_id = _site_arg()
-    if site_id is not None and not current_user.can_see_site(site_id):
+    filters = Filters.from_args()
+    if filters.site_id is not None and not current_user.can_see_site(filters.site_id):
         abort(404)
     page = max(1, int(request.args["page"])) if request.args.get("page", "").isdigit() else 1
     comments = list(db.session().scalars(
-        _queue_query(tab, site_id, order).options(selectinload(Comment.article))
+        _queue_query(tab, filters, order).options(selectinload(Comment.article))
         .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
     ))
     has_next = len(comments) > PAGE_SIZE
@@ -172,14 +209,15 @@ def queue():  # noqa: ANN201
     busy = claimed_by_others([c.id for c in comments], current_user.id)
     return render_template(
         "review/queue.html", comments=comments, busy=busy, tab=tab, tabs=TABS,
-        counts=_counts(site_id), sites=_visible_sites(), site_id=site_id, order=order,
-        page=page, has_next=has_next,
+        counts=_counts(filters), sites=_visible_sites(), filters=filters, order=order,
+        page=page, has_next=has_next, flag_filters=FLAG_FILTERS,
+        reasons=moderation.REJECT_REASONS, link_args=filters.args(),
     )
 
 
 def _next_in_queue(after: Comment) -> int | None:
     candidates = list(db.session().scalars(
-        _queue_query("pending", None, "priority").where(Comment.id != after.id).limit(20)))
+        _queue_query("pending", Filters(), "priority").where(Comment.id != after.id).limit(20)))
     busy = claimed_by_others([c.id for c in candidates], current_user.id)
     return next((c.id for c in candidates if c.id not in busy), None)
 
@@ -250,3 +288,46 @@ def undo(comment_id: int):  # noqa: ANN201
         return redirect(url_for("review.card", comment_id=comment_id)), exc.status
     flash("Đã hoàn tác.", "ok")
     return redirect(url_for("review.card", comment_id=comment_id))
+
+
+MAX_BULK = 100
+
+
+@bp.post("/bulk")
+@login_required
+def bulk():  # noqa: ANN201
+    """Approve or reject a selection from the queue; comments others hold or that were
+    decided meanwhile are skipped and counted."""
+    action = request.form.get("action")
+    ids = [int(x) for x in request.form.getlist("ids") if x.isdigit()][:MAX_BULK]
+    reason = request.form.get("reason", "")
+    back = safe_next(request.form.get("back"))
+    if action not in ("approve", "reject") or not ids:
+        flash("Hãy chọn bình luận và thao tác.", "error")
+        return redirect(back), 400
+    if action == "reject" and reason not in moderation.REJECT_REASONS:
+        flash("Hãy chọn lý do từ chối.", "error")
+        return redirect(back), 400
+    done = skipped = 0
+    session = db.session()
+    for comment_id in ids:
+        comment = session.get(Comment, comment_id)
+        if comment is None or not current_user.can_see_site(comment.site_id):
+            abort(404)
+        if claim(comment_id, current_user.id) != current_user.id:
+            skipped += 1
+            continue
+        try:
+            if action == "approve":
+                moderation.approve(session, comment, current_user.id, current_user.username)
+            else:
+                moderation.reject(session, comment, current_user.id, current_user.username,
+                                  reason)
+            done += 1
+        except moderation.ModerationError:
+            skipped += 1
+        finally:
+            release(comment_id, current_user.id)
+    verb = "Đã duyệt" if action == "approve" else "Đã từ chối"
+    flash(f"{verb} {done} bình luận" + (f", bỏ qua {skipped}." if skipped else "."), "ok")
+    return redirect(back)

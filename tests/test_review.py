@@ -188,3 +188,53 @@ def test_claim_keeps_two_moderators_apart(ui, resources, sessions) -> None:  # n
     assert r.status_code == 409
     with sessions() as s:
         assert s.get(Comment, cid).status == CommentStatus.pending
+
+
+def test_queue_filters(ui, resources) -> None:  # noqa: ANN001
+    app, keys = ui
+    key = keys["a"][1]
+    phone = post_comment(app, key, resources, "Vay tiền nhanh, ib zalo 0912 345 678")
+    unmarked = post_comment(app, key, resources, "Bai viet nay rat hay, cam on tac gia nhieu")
+    plain = post_comment(app, key, resources, "Đường Lê Lợi ngập nặng sau mưa lớn")
+    c = app.test_client()
+    login(c, "bientap_a")
+
+    def listed(query: str) -> set[int]:
+        html = c.get("/review?" + query).get_data(as_text=True)
+        return {int(x) for x in re.findall(r'name="ids" value="(\d+)"', html)}
+
+    assert listed("") == {phone, unmarked, plain}
+    assert listed("flag=phone") == {phone}
+    assert listed("flag=missing_diacritics") == {unmarked}
+    assert listed("q=lê lợi") == {plain}
+    assert listed("q=100%25") == set()  # LIKE wildcards are literal
+    assert listed("author=lan.nguyen@example.vn") == {phone, unmarked, plain}
+    assert listed("author=không-có-ai") == set()
+    assert listed("flag=no-such-flag") == {phone, unmarked, plain}  # unknown filter ignored
+
+
+def test_bulk_reject_and_scope(ui, resources, sessions) -> None:  # noqa: ANN001
+    app, keys = ui
+    ids = [post_comment(app, keys["a"][1], resources, f"Quảng cáo số {i}: mua ngay kẻo hết")
+           for i in range(3)]
+    other = post_comment(app, keys["b"][1], resources, "Bình luận của báo B")
+    first, second = app.test_client(), app.test_client()
+    login(first, "bientap_a")
+    login(second, "bientap_a2")
+    second.get(f"/review/{ids[2]}")  # the second moderator holds the last one
+    token = csrf(first.get("/review").get_data(as_text=True))
+    r = first.post("/review/bulk", data={"csrf_token": token, "action": "reject",
+                                         "reason": "spam", "ids": ids, "back": "/review"})
+    assert r.status_code == 302
+    with sessions() as s:
+        statuses = [s.get(Comment, i).status for i in ids]
+    assert statuses == [CommentStatus.rejected, CommentStatus.rejected, CommentStatus.pending]
+    assert "bỏ qua 1" in first.get("/review").get_data(as_text=True)
+    r = first.post("/review/bulk", data={"csrf_token": token, "action": "approve",
+                                         "ids": [other]})
+    assert r.status_code == 404
+    r = first.post("/review/bulk", data={"csrf_token": token, "action": "reject", "ids": ids[:1]})
+    assert r.status_code == 400  # no reason
+    r = first.post("/review/bulk", data={"csrf_token": token, "action": "approve",
+                                         "ids": ids[:1], "back": "https://evil.example/"})
+    assert r.headers["Location"].endswith("/review")

@@ -53,6 +53,10 @@ def _resources() -> Resources:
     )
 
 
+def flags_column(flags: list[str]) -> str:
+    return (" " + " ".join(flags) + " ")[:500]
+
+
 def process_comments_now(resources: Resources, comment_ids: list[int]) -> dict[int, str]:
     """Analyse the `received` comments among `comment_ids` and move them on; returns each
     existing comment's status. Safe to run any number of times, concurrently too: only the
@@ -89,6 +93,7 @@ def process_comments_now(resources: Resources, comment_ids: list[int]) -> dict[i
                     status=outcome.status,
                     body_normalized=outcome.normalized,
                     analysis=outcome.analysis,
+                    flags=flags_column(outcome.analysis.get("flags", [])),
                     priority=outcome.priority,
                     model_version=outcome.model_version,
                     analysed_at=now,

@@ -21,6 +21,12 @@
     switch (ev.key) {
       case "j": select(index + 1); break;
       case "k": select(index - 1); break;
+      case "x": {
+        const item = list && list.querySelectorAll("li[data-href]")[index];
+        const box = item && item.querySelector("input[type=checkbox]");
+        if (box && !box.disabled) box.checked = !box.checked;
+        break;
+      }
       case "Enter": {
         const item = list && list.querySelectorAll("li[data-href]")[index];
         if (item) window.location = item.dataset.href;
@@ -31,7 +37,7 @@
       case "e": if (editor) { ev.preventDefault(); openEditor(); editor.focus(); } break;
       case "d": applySuggestion(); break;
       case "u": { const undo = document.querySelector("form[action$='/undo']"); if (undo) undo.submit(); break; }
-      case "?": alert("j/k: chọn · Enter: mở · a: duyệt · r: từ chối · e: sửa · d: thêm dấu · u: hoàn tác"); break;
+      case "?": alert("j/k: chọn · x: đánh dấu · Enter: mở · a: duyệt · r: từ chối · e: sửa · d: thêm dấu · u: hoàn tác"); break;
       default: return;
     }
   });

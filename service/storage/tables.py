@@ -145,6 +145,8 @@ class Comment(Base):
     # comments whose message has had time to be processed and was not.
     enqueued_at: Mapped[datetime] = mapped_column(default=utcnow)
     enqueue_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The analysis flags as " phone spam " so the queue can filter with LIKE on any database.
+    flags: Mapped[str | None] = mapped_column(String(500))
     # SHA-1 of the normalized, accent-stripped, lower-cased text: "the same comment again".
     text_key: Mapped[str | None] = mapped_column(String(40))
 

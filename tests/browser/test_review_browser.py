@@ -106,3 +106,20 @@ def test_claim_conflict_between_two_moderators(chromium, live_server, ui, resour
     finally:
         for c in contexts:
             c.close()
+
+
+def test_bulk_reject_from_the_keyboard(page, ui, resources, sessions) -> None:  # noqa: ANN001, F811
+    app, keys = ui
+    ids = [post_comment(app, keys["a"][1], resources, f"Mua ngay khuyến mãi lớn số {i}")
+           for i in range(3)]
+    sign_in(page)
+    page.keyboard.press("x")
+    page.keyboard.press("j")
+    page.keyboard.press("x")
+    page.select_option("select[name=reason]", "spam")
+    with page.expect_navigation():
+        page.click("button[value=reject]")
+    assert "Đã từ chối 2 bình luận" in page.inner_text("body")
+    with sessions() as s:
+        statuses = sorted(s.get(Comment, i).status for i in ids)
+    assert statuses == [CommentStatus.pending, CommentStatus.rejected, CommentStatus.rejected]
