@@ -6,7 +6,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from service.storage import Comment, CommentStatus, ModerationAction
@@ -20,6 +20,7 @@ REJECT_REASONS = {
     "off_topic": "Không liên quan",
     "duplicate": "Trùng lặp",
     "other": "Lý do khác",
+    "banned": "Người viết bị chặn",
 }
 # Statuses a moderator may decide from (a published comment is unpublished with `remove`).
 DECIDABLE = {CommentStatus.pending, CommentStatus.auto_rejected, CommentStatus.auto_approved,
@@ -99,3 +100,35 @@ def undo(session: Session, comment: Comment, user_id: int, actor: str) -> str:
                  if last.from_status == CommentStatus.auto_approved else None)
     _change(session, comment, user_id, actor, last.from_status, "undo", None, published)
     return last.from_status
+
+
+def ban_author(session: Session, comment: Comment, user_id: int, actor: str, by_email: bool,
+               by_ip: bool, reject_pending: bool) -> int:
+    """Ban the comment's author on its site; optionally reject their pending comments.
+    Returns how many pending comments were rejected."""
+    from service.storage import Ban
+
+    if not (by_email or (by_ip and comment.client_ip)):
+        raise ModerationError("Chọn chặn theo email hoặc IP.", 400)
+    email = comment.author_email.lower() if by_email else None
+    ip = comment.client_ip if by_ip else None
+    session.add(Ban(site_id=comment.site_id, email=email, ip=ip, created_by=user_id,
+                    reason=f"from comment {comment.id}"))
+    session.commit()
+    if not reject_pending:
+        return 0
+    who = []
+    if email:
+        who.append(func.lower(Comment.author_email) == email)
+    if ip:
+        who.append(Comment.client_ip == ip)
+    pending = session.scalars(select(Comment).where(
+        Comment.site_id == comment.site_id, Comment.status.in_(DECIDABLE), or_(*who)))
+    rejected = 0
+    for other in list(pending):
+        try:
+            reject(session, other, user_id, actor, "banned")
+            rejected += 1
+        except ModerationError:
+            session.rollback()
+    return rejected

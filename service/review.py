@@ -277,6 +277,22 @@ def reject(comment_id: int):  # noqa: ANN201
         request.form.get("reason", ""), request.form.get("note")))
 
 
+@bp.post("/<int:comment_id>/ban")
+@login_required
+def ban(comment_id: int):  # noqa: ANN201
+    comment = _get_visible(comment_id)
+    try:
+        rejected = moderation.ban_author(
+            db.session(), comment, current_user.id, current_user.username,
+            by_email=bool(request.form.get("email")), by_ip=bool(request.form.get("ip")),
+            reject_pending=bool(request.form.get("reject_pending")))
+    except moderation.ModerationError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("review.card", comment_id=comment_id)), exc.status
+    flash(f"Đã chặn người viết; từ chối {rejected} bình luận đang chờ.", "ok")
+    return redirect(url_for("review.queue"))
+
+
 @bp.post("/<int:comment_id>/undo")
 @login_required
 def undo(comment_id: int):  # noqa: ANN201

@@ -238,3 +238,30 @@ def test_bulk_reject_and_scope(ui, resources, sessions) -> None:  # noqa: ANN001
     r = first.post("/review/bulk", data={"csrf_token": token, "action": "approve",
                                          "ids": ids[:1], "back": "https://evil.example/"})
     assert r.headers["Location"].endswith("/review")
+
+
+def test_ban_author_rejects_pending_and_future(ui, resources, sessions) -> None:  # noqa: ANN001
+    app, keys = ui
+    key = keys["a"][1]
+    ids = [post_comment(app, key, resources, f"Tin nhắn rác số {i}, liên hệ ngay")
+           for i in range(2)]
+    c = app.test_client()
+    login(c, "bientap_a")
+    token = _card_token(c, ids[0])
+    r = c.post(f"/review/{ids[0]}/ban", data={"csrf_token": token, "email": "1",
+                                              "reject_pending": "1"})
+    assert r.status_code == 302
+    with sessions() as s:
+        assert {s.get(Comment, i).status for i in ids} == {CommentStatus.rejected}
+    resources.forget_cached()
+    later = post_comment(app, key, resources, "Lại là tôi đây, mua hàng đi")
+    with sessions() as s:
+        comment = s.get(Comment, later)
+        assert comment.status == CommentStatus.auto_rejected
+        assert comment.analysis["decision"]["phase"] == "bans"
+    # Another author, same site, is not affected.
+    other = app.test_client().post("/api/v1/comments", json=payload(
+        body="Ý kiến khác", **{"author.email": "khac@example.vn"}), headers=headers(key))
+    process_comment_now(resources, other.json["id"])
+    with sessions() as s:
+        assert s.get(Comment, other.json["id"]).status == CommentStatus.pending

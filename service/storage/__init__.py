@@ -3,6 +3,7 @@
 from service.storage.engine import make_engine, make_session_factory
 from service.storage.tables import (
     Article,
+    Ban,
     Base,
     Comment,
     CommentStatus,
@@ -15,6 +16,7 @@ from service.storage.tables import (
 
 __all__ = [
     "Article",
+    "Ban",
     "Base",
     "Comment",
     "CommentStatus",

@@ -12,6 +12,7 @@ import redis
 from sqlalchemy.exc import OperationalError
 
 from workers.pipeline import (
+    bans,
     classifier,
     contacts,
     diacritics,
@@ -32,6 +33,7 @@ TRANSIENT = (OperationalError, redis.ConnectionError, redis.TimeoutError)
 # The order of DESIGN.md: cheap rules first; each phase sees the normalized text.
 PHASES: list[Phase] = [
     normalize.run,
+    bans.run,
     length.run,
     contacts.run,
     wordlists.run,
