@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from service.storage import Comment, CommentStatus, ModerationAction
+from service.storage import Ban, Comment, CommentStatus, ModerationAction
 from service.storage.tables import utcnow
 
 REJECT_REASONS = {
@@ -106,8 +106,6 @@ def ban_author(session: Session, comment: Comment, user_id: int, actor: str, by_
                by_ip: bool, reject_pending: bool) -> int:
     """Ban the comment's author on its site; optionally reject their pending comments.
     Returns how many pending comments were rejected."""
-    from service.storage import Ban
-
     if not (by_email or (by_ip and comment.client_ip)):
         raise ModerationError("Chọn chặn theo email hoặc IP.", 400)
     email = comment.author_email.lower() if by_email else None
