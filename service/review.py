@@ -4,7 +4,9 @@ card, and the decisions. Every route checks the user's role and site scope."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -164,6 +166,15 @@ def _get_visible(comment_id: int) -> Comment:
     if comment is None or not current_user.can_see_site(comment.site_id):
         abort(404)
     return comment
+
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+@bp.app_template_filter("vntime")
+def vietnam_time(value: datetime | None) -> str:
+    """Dates as the newsroom reads them: Vietnam time, day first."""
+    return value.astimezone(VIETNAM).strftime("%H:%M %d/%m/%Y") if value else ""
 
 
 @dataclass

@@ -265,3 +265,12 @@ def test_ban_author_rejects_pending_and_future(ui, resources, sessions) -> None:
     process_comment_now(resources, other.json["id"])
     with sessions() as s:
         assert s.get(Comment, other.json["id"]).status == CommentStatus.pending
+
+
+def test_dates_in_vietnam_time() -> None:
+    from datetime import UTC, datetime
+
+    from service.review import vietnam_time
+
+    assert vietnam_time(datetime(2026, 11, 23, 17, 5, tzinfo=UTC)) == "00:05 24/11/2026"
+    assert vietnam_time(None) == ""
