@@ -25,7 +25,7 @@ PAGE_SIZE = 25
 FLAGGED_PRIORITY = 1.0
 CLAIM_SECONDS = 5 * 60
 TABS: dict[str, tuple[str, list[str]]] = {
-    "pending": ("Chờ duyệt", [CommentStatus.pending, CommentStatus.received]),
+    "pending": ("Chờ duyệt", [CommentStatus.pending]),
     "flagged": ("Bị gắn cờ", [CommentStatus.pending]),
     "auto_rejected": ("Tự động từ chối", [CommentStatus.auto_rejected]),
     "approved": ("Đã duyệt", [CommentStatus.approved, CommentStatus.auto_approved]),

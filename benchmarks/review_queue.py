@@ -1,0 +1,119 @@
+"""Review queue page time with a large backlog:
+
+    .venv/bin/python benchmarks/review_queue.py --database-url postgresql://…/vimod_bench
+
+Drops and recreates the schema in that database (default: a throwaway SQLite file), stores
+--comments pending comments (100,000 by default) over two sites, signs a moderator in and
+times the server's answer (Flask test client: routing, queries, template) for the first
+page, a flag-filtered page, a text search and an author filter; prints p50/p95.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import insert, text  # noqa: E402
+
+from service.accounts import create_site, create_user  # noqa: E402
+from service.app import create_app  # noqa: E402
+from service.config import Settings  # noqa: E402
+from service.embedded_redis import EmbeddedRedis  # noqa: E402
+from service.storage import Article, Base, Comment, make_engine, make_session_factory  # noqa: E402
+from service.storage.migrate import upgrade  # noqa: E402
+
+BODIES = [
+    ("Bài viết rất hữu ích, cảm ơn tác giả.", []),
+    ("Bai viet hay qua, cam on tac gia", ["missing_diacritics"]),
+    ("Vay tiền nhanh, ib zalo 0912 345 678", ["phone", "spam"]),
+    ("Đ.m bọn tham nhũng", ["banned_word", "hate"]),
+    ("Mong tỉnh sớm sửa đường Lê Lợi", []),
+]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url")
+    parser.add_argument("--comments", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=40)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="vimod-queue-"))
+    url = args.database_url or f"sqlite:///{tmp / 'queue.db'}"
+    engine = make_engine(url)
+    if url.startswith("postgresql"):
+        with engine.begin() as conn:
+            Base.metadata.drop_all(conn)
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    upgrade(url)
+    sessions = make_session_factory(engine)
+    with sessions() as s:
+        sites = [create_site(s, f"Báo {i}").site for i in range(2)]
+        create_user(s, "bientap", "moderator", "mat-khau-dai", [sites[0].id])
+        articles = [Article(site_id=sites[i % 2].id, external_id=f"a{i}", title=f"Tin {i}")
+                    for i in range(200)]
+        s.add_all(articles)
+        s.commit()
+        rnd = random.Random(7)
+        started = time.perf_counter()
+        for chunk in range(0, args.comments, 5000):
+            rows = []
+            for i in range(chunk, min(chunk + 5000, args.comments)):
+                body, flags = rnd.choice(BODIES)
+                article = articles[i % len(articles)]
+                rows.append(dict(
+                    site_id=article.site_id, article_id=article.id, author_name=f"Độc giả {i}",
+                    author_email=f"r{i % 5000}@example.vn", client_ip="14.1.1.1",
+                    body_original=f"{body} #{i}", body_normalized=f"{body} #{i}",
+                    status="pending", priority=round(rnd.random() * 10, 3),
+                    analysis={"flags": flags}, flags=" " + " ".join(flags) + " ",
+                    enqueue_count=1))
+            s.execute(insert(Comment), rows)
+            s.commit()
+        print(f"stored {args.comments} pending comments in {time.perf_counter() - started:.0f} s")
+    if url.startswith("postgresql"):
+        # What autovacuum does on a live database: statistics and the visibility map.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE comments"))
+    redis_server = EmbeddedRedis(tmp / "redis").start()
+    app = create_app(Settings(instance=tmp / "instance", database_url=url,
+                              redis_url=redis_server.url, secret_key="bench",
+                              secure_cookies=False))
+    client = app.test_client()
+    html = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+    client.post("/login", data={"username": "bientap", "password": "mat-khau-dai",
+                                "csrf_token": token})
+    pages = {
+        "first page": "/review",
+        "flag filter (phone)": "/review?flag=phone",
+        "text search": "/review?q=lê lợi",
+        "author filter": "/review?author=r42@example.vn",
+        "page 20, oldest first": "/review?order=oldest&page=20",
+    }
+    print(f"{'page':24s} {'p50 ms':>8s} {'p95 ms':>8s}")
+    for label, path in pages.items():
+        times = []
+        for _ in range(args.requests):
+            t = time.perf_counter()
+            r = client.get(path)
+            times.append((time.perf_counter() - t) * 1000)
+            assert r.status_code == 200, (path, r.status_code)
+        times.sort()
+        print(f"{label:24s} {statistics.median(times):8.1f} "
+              f"{times[int(len(times) * 0.95) - 1]:8.1f}")
+    redis_server.stop()
+    engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
