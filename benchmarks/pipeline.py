@@ -32,14 +32,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, insert, select, text  # noqa: E402
+from sqlalchemy import func, insert, select  # noqa: E402
 
 from models.fingerprint import text_key  # noqa: E402
 from service.accounts import create_site  # noqa: E402
 from service.embedded_redis import EmbeddedRedis, free_port  # noqa: E402
 from service.queueing import enqueue_comment, make_producer  # noqa: E402
-from service.storage import Article, Base, Comment, make_engine, make_session_factory  # noqa: E402
-from service.storage.migrate import upgrade  # noqa: E402
+from service.storage import Article, Comment, make_engine, make_session_factory  # noqa: E402
+from service.storage.migrate import recreate, upgrade  # noqa: E402
 
 SAMPLES = [
     "Bài viết rất hữu ích, cảm ơn tác giả. Mong tỉnh sớm hoàn thành chuyển đổi số!",
@@ -89,12 +89,11 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="vimod-pipe-"))
     redis_server = EmbeddedRedis(tmp / "redis").start()
     url = args.database_url or f"sqlite:///{tmp / 'pipe.db'}"
-    engine = make_engine(url)
     if url.startswith("postgresql"):
-        with engine.begin() as conn:
-            Base.metadata.drop_all(conn)
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    upgrade(url)
+        recreate(url)  # a reused database: start from an empty schema
+    else:
+        upgrade(url)
+    engine = make_engine(url)
     sessions = make_session_factory(engine)
     with sessions() as s:
         site = create_site(s, "Bench")

@@ -28,8 +28,8 @@ from service.accounts import create_site, create_user  # noqa: E402
 from service.app import create_app  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.embedded_redis import EmbeddedRedis  # noqa: E402
-from service.storage import Article, Base, Comment, make_engine, make_session_factory  # noqa: E402
-from service.storage.migrate import upgrade  # noqa: E402
+from service.storage import Article, Comment, make_engine, make_session_factory  # noqa: E402
+from service.storage.migrate import recreate, upgrade  # noqa: E402
 
 BODIES = [
     ("Bài viết rất hữu ích, cảm ơn tác giả.", []),
@@ -48,12 +48,11 @@ def main() -> int:
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="vimod-queue-"))
     url = args.database_url or f"sqlite:///{tmp / 'queue.db'}"
-    engine = make_engine(url)
     if url.startswith("postgresql"):
-        with engine.begin() as conn:
-            Base.metadata.drop_all(conn)
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    upgrade(url)
+        recreate(url)  # a reused database: start from an empty schema
+    else:
+        upgrade(url)
+    engine = make_engine(url)
     sessions = make_session_factory(engine)
     with sessions() as s:
         sites = [create_site(s, f"Báo {i}").site for i in range(2)]

@@ -14,7 +14,7 @@ from sqlalchemy import inspect, text
 from service.config import Settings
 from service.embedded_redis import EmbeddedRedis
 from service.storage import Base, make_engine, make_session_factory
-from service.storage.migrate import upgrade
+from service.storage.migrate import recreate, upgrade
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
@@ -51,21 +51,14 @@ def redis_client(redis_url: str) -> Iterator[redis.Redis]:
     client.close()
 
 
-def _reset_postgres(url: str) -> None:
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        Base.metadata.drop_all(conn)
-        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    engine.dispose()
-
-
 @pytest.fixture(scope="session", params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
     else:
         url = os.environ["TEST_DATABASE_URL"]
-        _reset_postgres(url)
+        recreate(url)
+        return url
     upgrade(url)
     return url
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from models.diacritics.restorer import WordDecision, restore_words_many
+from models.diacritics.restorer import WordDecision, render, restore_words_many
 from models.normalize import has_vietnamese_marks, is_vietnamese_syllable, normalize
 from models.teencode import load_teencode
 
@@ -130,11 +130,4 @@ def _judge(t: str, decisions: list[WordDecision]) -> DiacriticsReport:
         missing = ratio >= MISSING_RATIO
     if not missing:
         return DiacriticsReport("ok", ratio, unmarked, None, n_vn, n_marked)
-    parts, last = [], 0
-    for d in decisions:
-        if d.output != d.token.text:
-            parts.append(t[last:d.token.start])
-            parts.append(d.output)
-            last = d.token.end
-    parts.append(t[last:])
-    return DiacriticsReport("missing", ratio, unmarked, "".join(parts), n_vn, n_marked)
+    return DiacriticsReport("missing", ratio, unmarked, render(t, decisions), n_vn, n_marked)

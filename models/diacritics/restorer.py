@@ -232,7 +232,7 @@ def restore_words_many(texts: list[str], model: Model | None = None
     return results
 
 
-def _render(t: str, decisions: list[WordDecision]) -> str:
+def render(t: str, decisions: list[WordDecision]) -> str:
     parts = []
     last = 0
     for d in decisions:
@@ -247,9 +247,9 @@ def _render(t: str, decisions: list[WordDecision]) -> str:
 def restore(text: str) -> str:
     """The text with missing Vietnamese marks filled in (see module docstring)."""
     t, decisions = restore_words(text)
-    return _render(t, decisions)
+    return render(t, decisions)
 
 
 def restore_many(texts: list[str]) -> list[str]:
     """``restore`` for a batch of texts (same results, less overhead per text)."""
-    return [_render(t, d) for t, d in restore_words_many(texts)]
+    return [render(t, d) for t, d in restore_words_many(texts)]

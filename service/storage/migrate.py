@@ -24,3 +24,18 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 def downgrade(database_url: str, revision: str) -> None:
     command.downgrade(alembic_config(database_url), revision)
+
+
+def recreate(database_url: str) -> None:
+    """Drop every vimod table (and Alembic's record) and migrate from scratch: for tests
+    and benchmarks that reuse one PostgreSQL database. Never for production data."""
+    from sqlalchemy import text
+
+    from service.storage import Base, make_engine
+
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        Base.metadata.drop_all(conn)
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    engine.dispose()
+    upgrade(database_url)
