@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 
 import click
 
@@ -109,6 +110,59 @@ def user_create(username: str, role: str, site_ids: tuple[int, ...], as_json: bo
         click.echo(f"user {out['id']} created: {username} ({role})")
         if generated:
             click.echo(f"password (shown once): {generated}")
+
+
+@main.group()
+def decisions() -> None:
+    """Moderators' decisions."""
+
+
+@decisions.command("export")
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default=None,
+              help="Default: csv when --out ends in .csv, else jsonl.")
+@click.option("--site", "site_id", type=int, default=None, help="Only this site's comments.")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Only decisions made on or after this day (UTC), YYYY-MM-DD.")
+@click.option("--all", "include_all", is_flag=True,
+              help="Also rows whose decision implies no label (empty label), for auditing.")
+@click.option("--out", default="-", show_default=True, help="Output file, or - for stdout.")
+def decisions_export(fmt: str | None, site_id: int | None, since: datetime | None,
+                     include_all: bool, out: str) -> None:
+    """Export the current human decisions as labelled examples for `vimod model train
+    --data FILE --text-column text --label-column label`: approve → clean, reject as
+    spam/offensive/hate → that label; other reasons carry no label."""
+    import io
+
+    from service.training_labels import decisions as current_decisions
+    from service.training_labels import write_csv, write_jsonl
+
+    if fmt is None:
+        # the trainer picks its parser from the file name, so follow it
+        fmt = "csv" if out.lower().endswith(".csv") else "jsonl"
+    write = write_csv if fmt == "csv" else write_jsonl
+    settings = Settings.from_env()
+    sys.stdout.flush()
+    # UTF-8 whatever the locale; newline="" so the csv module controls line ends
+    fh = (io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
+          if out == "-" else open(out, "w", encoding="utf-8", newline=""))  # noqa: SIM115
+    try:
+        with _sessions(settings)() as session:
+            rows = current_decisions(session, site_id=site_id, since=since,
+                                     include_unlabelled=include_all)
+            counts = write(rows, fh)
+    finally:
+        fh.flush()
+        if out == "-":
+            fh.detach()  # leave stdout open
+        else:
+            fh.close()
+    order = ["clean", "spam", "offensive", "hate"]
+    parts = [f"{label} {counts[label]}" for label in order if counts[label]]
+    if counts[None]:
+        parts.append(f"unlabelled {counts[None]}")
+    total = sum(counts.values())
+    click.echo(f"exported {total} decision{'s' if total != 1 else ''}"
+               + (f": {', '.join(parts)}" if parts else ""), err=True)
 
 
 def _attach_model_commands() -> None:
