@@ -4,18 +4,31 @@ card, and the decisions. Every route checks the user's role and site scope."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    get_template_attribute,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
-from sqlalchemy import func, or_, select
+from sqlalchemy import false, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from service import db, moderation
 from service.auth import safe_next
-from service.storage import Comment, CommentStatus, ModerationAction, Site
+from service.storage import Article, Comment, CommentStatus, ModerationAction, Site
+from service.storage.tables import utcnow
+from service.worddiff import changed_words, word_diff
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -99,27 +112,42 @@ FLAG_FILTERS = {
 }
 
 
+def _int_arg(name: str) -> int | None:
+    raw = request.args.get(name, "")
+    return int(raw) if raw.isdigit() and len(raw) < 12 else None
+
+
 @dataclass
 class Filters:
     site_id: int | None = None
     flag: str | None = None
     author: str | None = None
     q: str | None = None
+    # One article (from a card's "this article" link), or articles by external id / title.
+    article_id: int | None = None
+    article: str | None = None
 
     @classmethod
     def from_args(cls) -> Filters:
-        raw_site = request.args.get("site", "")
         flag = request.args.get("flag") or None
         return cls(
-            site_id=int(raw_site) if raw_site.isdigit() else None,
+            site_id=_int_arg("site"),
             flag=flag if flag in FLAG_FILTERS else None,
             author=(request.args.get("author") or "").strip()[:200] or None,
             q=(request.args.get("q") or "").strip()[:200] or None,
+            article_id=_int_arg("article_id"),
+            article=(request.args.get("article") or "").strip()[:200] or None,
         )
 
     def apply(self, query):  # noqa: ANN001, ANN201
         if self.site_id is not None:
             query = query.where(Comment.site_id == self.site_id)
+        if self.article_id is not None:
+            query = query.where(Comment.article_id == self.article_id)
+        if self.article:
+            query = query.where(Comment.article_id.in_(select(Article.id).where(or_(
+                Article.external_id == self.article,
+                func.lower(Article.title).contains(self.article.lower(), autoescape=True)))))
         if self.flag:
             query = query.where(Comment.flags.like(f"% {self.flag} %"))
         if self.author:
@@ -135,7 +163,9 @@ class Filters:
 
     def args(self) -> dict[str, Any]:
         return {k: v for k, v in (("site", self.site_id), ("flag", self.flag),
-                                  ("author", self.author), ("q", self.q)) if v is not None}
+                                  ("author", self.author), ("q", self.q),
+                                  ("article_id", self.article_id), ("article", self.article))
+                if v is not None}
 
 
 def _queue_query(tab: str, filters: Filters, order: str):  # noqa: ANN202
@@ -218,12 +248,63 @@ def queue():  # noqa: ANN201
     has_next = len(comments) > PAGE_SIZE
     comments = comments[:PAGE_SIZE]
     busy = claimed_by_others([c.id for c in comments], current_user.id)
+    article = None
+    if filters.article_id is not None:
+        article = db.session().get(Article, filters.article_id)
+        if article is None or not current_user.can_see_site(article.site_id):
+            abort(404)
+    link_args = filters.args()
     return render_template(
         "review/queue.html", comments=comments, busy=busy, tab=tab, tabs=TABS,
         counts=_counts(filters), sites=_visible_sites(), filters=filters, order=order,
         page=page, has_next=has_next, flag_filters=FLAG_FILTERS,
-        reasons=moderation.REJECT_REASONS, link_args=filters.args(),
+        reasons=moderation.REJECT_REASONS, link_args=link_args, article=article,
+        clear_article_args={k: v for k, v in link_args.items() if k != "article_id"},
+        cursor=utcnow().isoformat(), poll_ms=int(current_app.config["REVIEW_POLL_SECONDS"] * 1000),
+        # New rows slot in only where they belong: the first page of the waiting queue.
+        live_rows=tab in ("pending", "flagged") and page == 1,
     )
+
+
+# Arrivals are found by analysis time; the overlap covers a worker's commit landing after
+# the poll that should have seen it (the page skips rows it already shows).
+ARRIVALS_OVERLAP = timedelta(seconds=30)
+MAX_ARRIVALS = PAGE_SIZE
+
+
+@bp.get("/arrivals")
+@login_required
+def arrivals():  # noqa: ANN201
+    """What changed since the page was drawn: tab counts, and comments that became
+    pending since `since` (rendered rows, escaped like the page), for the queue to poll."""
+    tab = request.args.get("tab", "pending")
+    if tab not in TABS:
+        abort(404)
+    try:
+        since = datetime.fromisoformat(request.args.get("since", ""))
+    except ValueError:
+        return jsonify(error={"code": "bad_request", "message": "since must be an ISO 8601 time",
+                              "fields": {"since": ["not an ISO 8601 time"]}}), 400
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    filters = Filters.from_args()
+    if filters.site_id is not None and not current_user.can_see_site(filters.site_id):
+        abort(404)
+    now = utcnow()
+    items: list[dict[str, Any]] = []
+    if tab in ("pending", "flagged"):
+        query = filters.apply(_scoped(select(Comment).where(
+            Comment.status == CommentStatus.pending,
+            Comment.analysed_at > since - ARRIVALS_OVERLAP)))
+        if tab == "flagged":
+            query = query.where(Comment.priority >= FLAGGED_PRIORITY)
+        fresh = list(db.session().scalars(
+            query.options(selectinload(Comment.article))
+            .order_by(Comment.analysed_at, Comment.id).limit(MAX_ARRIVALS)))
+        busy = claimed_by_others([c.id for c in fresh], current_user.id)
+        row = get_template_attribute("review/_row.html", "row")
+        items = [{"id": c.id, "html": str(row(c, busy, new=True))} for c in fresh]
+    return jsonify(cursor=now.isoformat(), counts=_counts(filters), items=items)
 
 
 def _next_in_queue(after: Comment) -> int | None:
@@ -247,13 +328,37 @@ def card(comment_id: int):  # noqa: ANN201
     audit = list(db.session().scalars(
         select(ModerationAction).where(ModerationAction.comment_id == comment.id)
         .order_by(ModerationAction.id)))
+    diacritics = (analysis.get("phases") or {}).get("diacritics") or {}
+    diff = None
+    if diacritics.get("verdict") == "missing" and diacritics.get("suggestion"):
+        diff = word_diff(comment.body_original, diacritics["suggestion"])
     return render_template(
         "review/card.html", comment=comment, analysis=analysis,
         segments=highlight(text, analysis.get("spans", [])),
-        diacritics=(analysis.get("phases") or {}).get("diacritics") or {},
+        diacritics=diacritics, diff=diff, diff_changes=changed_words(diff or []),
         held_by_other=holder != current_user.id, history=history, audit=audit,
+        duplicates=_duplicates(comment, analysis),
+        article_pending=db.session().scalar(select(func.count()).select_from(Comment).where(
+            Comment.article_id == comment.article_id,
+            Comment.status == CommentStatus.pending)),
         reasons=moderation.REJECT_REASONS, decidable=comment.status in moderation.DECIDABLE,
     )
+
+
+MAX_DUPLICATES = 20
+
+
+def _duplicates(comment: Comment, analysis: dict[str, Any]) -> list[Comment]:
+    """The same text again (any author, either direction in time) and the near-duplicates
+    the pipeline found among earlier comments: what coordinated posting looks like."""
+    repeats = (analysis.get("phases") or {}).get("repeats") or {}
+    related = {int(i) for i in [*repeats.get("near_duplicates", []),
+                                *repeats.get("repeat_of", [])] if str(i).isdigit()}
+    same_text = Comment.text_key == comment.text_key if comment.text_key else false()
+    return list(db.session().scalars(
+        select(Comment).where(Comment.site_id == comment.site_id, Comment.id != comment.id,
+                              or_(Comment.id.in_(related), same_text))
+        .order_by(Comment.id.desc()).limit(MAX_DUPLICATES)))
 
 
 def _act(comment_id: int, action):  # noqa: ANN001, ANN202

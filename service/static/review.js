@@ -15,6 +15,8 @@
   if (list) select(0);
   document.addEventListener("keydown", (ev) => {
     if (ev.ctrlKey || ev.metaKey || ev.altKey || typing(document.activeElement)) return;
+    const open = document.querySelector("dialog[open]");
+    if (open && ev.key !== "?") return;  // the overlay is up: keys are not decisions
     const editor = document.querySelector("[data-editor]");
     const approve = document.querySelector("form[data-approve]");
     const reject = document.querySelector("form[data-reject]");
@@ -37,7 +39,11 @@
       case "e": if (editor) { ev.preventDefault(); openEditor(); editor.focus(); } break;
       case "d": applySuggestion(); break;
       case "u": { const undo = document.querySelector("form[action$='/undo']"); if (undo) undo.submit(); break; }
-      case "?": alert("j/k: chọn · x: đánh dấu · Enter: mở · a: duyệt · r: từ chối · e: sửa · d: thêm dấu · u: hoàn tác"); break;
+      case "?": {
+        const help = document.querySelector("[data-help]");
+        if (help) { if (help.open) help.close(); else help.showModal(); }
+        break;
+      }
       default: return;
     }
   });
@@ -54,6 +60,49 @@
     const suggestion = document.querySelector("[data-suggestion]");
     const editor = openEditor();
     if (editor && suggestion) editor.value = suggestion.textContent;
+  }
+  // Live arrivals: poll for tab counts and comments that became pending, and slot new rows
+  // in at the top of the first page without a reload (the server renders and escapes them).
+  const MAX_INSERTED = 50;
+  let inserted = 0;
+  function poll() {
+    if (!list || !list.dataset.arrivals) return;
+    const url = new URL(list.dataset.arrivals, window.location.href);
+    url.searchParams.set("since", list.dataset.cursor);
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((data) => { if (data) showArrivals(data); })
+      .catch(() => {});  // offline for a moment: the next poll catches up
+  }
+  function showArrivals(data) {
+    list.dataset.cursor = data.cursor;
+    Object.entries(data.counts).forEach(([tab, n]) => {
+      const el = document.querySelector(`[data-count="${tab}"]`);
+      if (el) el.textContent = n;
+    });
+    if (list.dataset.insert !== "yes") return;
+    const fresh = data.items.filter((item) => !list.querySelector(`li[data-id="${item.id}"]`));
+    if (!fresh.length) return;
+    const note = document.querySelector("[data-arrivals-note]");
+    if (inserted + fresh.length > MAX_INSERTED) {
+      // A flood: say so rather than pushing the moderator's place down the page.
+      if (note) { note.textContent = "Có thêm bình luận mới — tải lại trang để xem."; note.hidden = false; }
+      return;
+    }
+    const empty = list.querySelector("li.empty");
+    if (empty) empty.remove();
+    const selected = list.querySelector("li.selected");
+    const template = document.createElement("template");
+    template.innerHTML = fresh.map((item) => item.html).join("");
+    list.prepend(template.content);
+    inserted += fresh.length;
+    const items = Array.from(list.querySelectorAll("li[data-href]"));
+    select(selected ? items.indexOf(selected) : 0);
+    if (note) { note.textContent = `${inserted} bình luận mới ở đầu danh sách.`; note.hidden = false; }
+  }
+  if (list && list.dataset.arrivals) {
+    const every = Math.max(1000, parseInt(list.dataset.pollMs, 10) || 15000);
+    setInterval(() => { if (!document.hidden) poll(); }, every);
   }
   const edit = document.querySelector("[data-edit]");
   if (edit) edit.addEventListener("click", () => { const e = openEditor(); if (e) e.focus(); });

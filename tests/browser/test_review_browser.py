@@ -123,3 +123,36 @@ def test_bulk_reject_from_the_keyboard(page, ui, resources, sessions) -> None:  
     with sessions() as s:
         statuses = sorted(s.get(Comment, i).status for i in ids)
     assert statuses == [CommentStatus.pending, CommentStatus.rejected, CommentStatus.rejected]
+
+
+def test_new_arrivals_appear_without_reload(page, ui, resources) -> None:  # noqa: ANN001, F811
+    app, keys = ui
+    app.config["REVIEW_POLL_SECONDS"] = 1
+    first = post_comment(app, keys["a"][1], resources, "Mong tỉnh sớm sửa con đường này ạ")
+    sign_in(page)
+    assert page.locator("ol.queue li[data-href]").count() == 1
+    page.evaluate("window.__sameDocument = true")  # gone if the page reloads
+    arrived = post_comment(app, keys["a"][1], resources, XSS)
+    page.wait_for_selector(f'ol.queue li[data-id="{arrived}"].new', timeout=10_000)
+    assert page.evaluate("window.__sameDocument") is True
+    assert page.locator("ol.queue li[data-href]").count() == 2
+    assert page.inner_text('[data-count="pending"]') == "2"
+    assert page.locator("ol.queue script, ol.queue img").count() == 0
+    assert page.dialogs == []
+    # The moderator's place is kept: the selected row is still the one they were on.
+    assert page.get_attribute("ol.queue li.selected", "data-id") == str(first)
+    page.keyboard.press("k")  # the new row sits above it
+    assert page.get_attribute("ol.queue li.selected", "data-id") == str(arrived)
+
+
+def test_help_overlay(page, ui, resources) -> None:  # noqa: ANN001, F811
+    app, keys = ui
+    post_comment(app, keys["a"][1], resources, "Cảm ơn phóng viên")
+    sign_in(page)
+    page.keyboard.press("?")
+    assert page.locator("dialog[data-help]").is_visible()
+    assert "hoàn tác" in page.inner_text("dialog[data-help]")
+    page.keyboard.press("j")  # ignored while the overlay is up
+    page.keyboard.press("Escape")
+    assert not page.locator("dialog[data-help]").is_visible()
+    assert page.dialogs == []
