@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 # Reinstall when pyproject.toml changes.
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint browser bench bench-intake bench-diacritics bench-pipeline bench-classifier clean
+.PHONY: run test lint translations browser bench bench-intake bench-diacritics bench-pipeline bench-classifier clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,19 @@ browser:
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check service workers models tests benchmarks
+
+# Interface strings (Flask-Babel): English msgids, Vietnamese catalog. Extract the marked
+# strings, merge them into the .po (then translate new/fuzzy entries), compile the .mo;
+# commit both. tests/test_i18n.py fails when the .mo is stale or a string is untranslated.
+I18N := service/translations
+translations: $(STAMP)
+	mkdir -p $(I18N)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext --add-location=file \
+	  --sort-output --project vimod --version 1 -o $(I18N)/messages.pot .
+	$(VENV)/bin/pybabel update -i $(I18N)/messages.pot -d $(I18N) -l vi --init-missing \
+	  --ignore-obsolete
+	$(VENV)/bin/pybabel compile -d $(I18N) -l vi --statistics
+	rm -f $(I18N)/messages.pot
 
 bench: bench-intake bench-diacritics bench-pipeline bench-classifier
 

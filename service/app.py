@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> APIFlask:
     app.extensions["vimod.site_keys"] = SiteKeys()
     app.extensions["vimod.articles"] = Articles()
 
+    from service import i18n
     from service.api.diacritics import bp as diacritics_bp
     from service.api.intake import bp as intake_bp
     from service.auth import bp as auth_bp
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> APIFlask:
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(review_bp)
+    i18n.init_app(app)  # Flask-Babel and POST /lang
     login_manager.init_app(app)
     csrf = CSRFProtect(app)
     # The JSON APIs authenticate with keys, not cookies: CSRF does not apply to them.

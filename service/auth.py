@@ -17,6 +17,8 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
@@ -29,7 +31,8 @@ from service.storage import Role, User
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
-login_manager.login_message = "Vui lòng đăng nhập để tiếp tục."
+login_manager.login_message = _l("Please sign in to continue.")
+login_manager.localize_callback = str  # flash a plain str (in the request's language)
 
 MAX_FAILURES = 5
 LOCKOUT_SECONDS = 15 * 60
@@ -84,8 +87,8 @@ def role_required(*roles: str):  # noqa: ANN201
 
 
 class LoginForm(FlaskForm):
-    username = StringField("Tên đăng nhập", validators=[DataRequired(), Length(max=100)])
-    password = PasswordField("Mật khẩu", validators=[DataRequired(), Length(max=200)])
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=100)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 
 def _failure_keys(username: str) -> list[str]:
@@ -130,7 +133,8 @@ def login():  # noqa: ANN201
     if form.validate_on_submit():
         username = form.username.data.strip()
         if _locked_out(username):
-            flash("Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau 15 phút.", "error")
+            flash(_("Too many failed sign-ins. Please try again in %(minutes)d minutes.",
+                    minutes=LOCKOUT_SECONDS // 60), "error")
             status = 429
         else:
             user = db.session().query(User).filter_by(username=username).one_or_none()
@@ -139,7 +143,7 @@ def login():  # noqa: ANN201
                 login_user(_load_user(str(user.id)))
                 return redirect(safe_next(request.args.get("next")))
             _record_failure(username)
-            flash("Tên đăng nhập hoặc mật khẩu không đúng.", "error")
+            flash(_("Wrong username or password."), "error")
             status = 401
     elif request.method == "POST":
         status = 400

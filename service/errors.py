@@ -7,6 +7,8 @@ import logging
 from apiflask import APIFlask
 from apiflask.exceptions import HTTPError
 from flask import request
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from markupsafe import escape
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
@@ -74,16 +76,41 @@ def _count_refusal(status: int, code: str) -> None:
         COMMENTS_REFUSED.labels(reason=code).inc()
 
 
-_UI_PREFIXES = ("/review", "/login", "/logout", "/admin")
+_UI_PREFIXES = ("/review", "/login", "/logout", "/admin", "/lang")
+
+# What the moderators' pages say (translated); the JSON API keeps its English messages,
+# which API clients parse.
+_HTML_MESSAGES = {
+    400: _l("The request could not be processed. Reload the page and try again."),
+    401: _l("Please sign in to continue."),
+    403: _l("You do not have permission to do this."),
+    404: _l("Page not found."),
+    405: _l("This action is not allowed here."),
+    409: _l("This was changed in the meantime. Reload the page and try again."),
+    413: _l("The request is too large."),
+    429: _l("Too many requests. Please try again later."),
+    500: _l("Something went wrong on the server."),
+    503: _l("The service is temporarily unavailable. Please try again shortly."),
+}
 
 
 def _wants_html() -> bool:
     return request.path.startswith(_UI_PREFIXES)
 
 
-def _html_error(status: int, message: str) -> str:
-    return (f"<!doctype html><html lang=vi><meta charset=utf-8><title>{status}</title>"
-            f"<h1>{status}</h1><p>{escape(message)}</p><p><a href=/review>vimod</a></p>")
+def _html_error(status: int, message: object) -> str:
+    # str() first: a lazy string's __html__ would pass it through unescaped.
+    locale = get_locale()
+    lang = locale.language if locale is not None else "vi"
+    return (f"<!doctype html><html lang={lang}><meta charset=utf-8><title>{status}</title>"
+            f"<h1>{status}</h1><p>{escape(str(message))}</p><p><a href=/review>vimod</a></p>")
+
+
+def _html_message(error: HTTPError, status: int) -> object:
+    # An APIError raised by a UI view carries its own (already translated) message.
+    if isinstance(error, APIError):
+        return error.message
+    return _HTML_MESSAGES.get(status) or _HTML_MESSAGES[500 if status >= 500 else 400]
 
 
 def init_app(app: APIFlask) -> None:
@@ -113,13 +140,15 @@ def init_app(app: APIFlask) -> None:
             message = "Too many comments; retry after the time in Retry-After."
         _count_refusal(status, code)
         if _wants_html():
-            return _html_error(status, message), status, headers
+            return _html_error(status, _html_message(error, status)), status, headers
         return _payload(status, code, message, fields), status, headers
 
     @app.errorhandler(OperationalError)
     def _db_unavailable(exc: OperationalError):  # noqa: ANN202
         log.error("database unavailable: %s", exc)
         _count_refusal(503, "unavailable")
+        if _wants_html():
+            return _html_error(503, _HTML_MESSAGES[503]), 503, {"Retry-After": "5"}
         return (
             _payload(503, "unavailable", "The database is unavailable; retry shortly.", {}),
             503,
@@ -132,4 +161,6 @@ def init_app(app: APIFlask) -> None:
             return app.handle_http_exception(exc)
         log.exception("unhandled error")
         _count_refusal(500, "internal_error")
+        if _wants_html():
+            return _html_error(500, _HTML_MESSAGES[500]), 500
         return _payload(500, "internal_error", "Internal error.", {}), 500

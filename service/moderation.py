@@ -6,21 +6,25 @@ from __future__ import annotations
 import unicodedata
 from datetime import timedelta
 
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from service.storage import Ban, Comment, CommentStatus, ModerationAction
 from service.storage.tables import utcnow
 
-REJECT_REASONS = {
-    "no_diacritics": "Viết không dấu",
-    "spam": "Spam, quảng cáo",
-    "offensive": "Xúc phạm, thô tục",
-    "hate": "Kích động, thù ghét",
-    "off_topic": "Không liên quan",
-    "duplicate": "Trùng lặp",
-    "other": "Lý do khác",
-    "banned": "Người viết bị chặn",
+# Labels and messages are lazy: translated when rendered (in the request's language);
+# outside an app context they read as the English msgid.
+REJECT_REASONS: dict[str, LazyString] = {
+    "no_diacritics": _l("Written without diacritics"),
+    "spam": _l("Spam, advertising"),
+    "offensive": _l("Insulting, vulgar"),
+    "hate": _l("Incitement, hate"),
+    "off_topic": _l("Off topic"),
+    "duplicate": _l("Duplicate"),
+    "other": _l("Other reason"),
+    "banned": _l("Author is banned"),
 }
 # Statuses a moderator may decide from (a published comment is unpublished with `remove`).
 DECIDABLE = {CommentStatus.pending, CommentStatus.auto_rejected, CommentStatus.auto_approved,
@@ -30,7 +34,9 @@ MAX_EDITED_LENGTH = 20000
 
 
 class ModerationError(ValueError):
-    def __init__(self, message: str, status: int = 409) -> None:
+    """str(error) is the message in the current language."""
+
+    def __init__(self, message: str | LazyString, status: int = 409) -> None:
         super().__init__(message)
         self.status = status
 
@@ -47,7 +53,7 @@ def _change(session: Session, comment: Comment, user_id: int, actor: str, to_sta
     ).rowcount
     if changed != 1:
         session.rollback()
-        raise ModerationError("Bình luận vừa được người khác xử lý.")
+        raise ModerationError(_l("Someone else has just handled this comment."))
     session.add(ModerationAction(
         comment_id=comment.id, user_id=user_id, actor=actor, created_at=now,
         from_status=comment.status, to_status=to_status, reason=reason, edited_body=edited,
@@ -58,14 +64,14 @@ def _change(session: Session, comment: Comment, user_id: int, actor: str, to_sta
 def approve(session: Session, comment: Comment, user_id: int, actor: str,
             edited_body: str | None = None) -> None:
     if comment.status not in DECIDABLE:
-        raise ModerationError("Bình luận này đã được xử lý.")
+        raise ModerationError(_l("This comment has already been handled."))
     edited = None
     if edited_body is not None:
         edited = unicodedata.normalize("NFC", edited_body).strip()
         if not edited:
-            raise ModerationError("Nội dung sau khi sửa không được để trống.", 400)
+            raise ModerationError(_l("The edited text must not be empty."), 400)
         if len(edited) > MAX_EDITED_LENGTH:
-            raise ModerationError("Nội dung quá dài.", 400)
+            raise ModerationError(_l("The text is too long."), 400)
         original = unicodedata.normalize("NFC", comment.body_original).strip()
         if edited == original:
             edited = None
@@ -77,9 +83,9 @@ def approve(session: Session, comment: Comment, user_id: int, actor: str,
 def reject(session: Session, comment: Comment, user_id: int, actor: str, reason: str,
            note: str | None = None) -> None:
     if comment.status not in DECIDABLE:
-        raise ModerationError("Bình luận này đã được xử lý.")
+        raise ModerationError(_l("This comment has already been handled."))
     if reason not in REJECT_REASONS:
-        raise ModerationError("Hãy chọn lý do từ chối.", 400)
+        raise ModerationError(_l("Choose a reason for rejecting."), 400)
     text = reason + (f": {note.strip()[:400]}" if note and note.strip() else "")
     _change(session, comment, user_id, actor, CommentStatus.rejected, text, None, None)
 
@@ -91,11 +97,11 @@ def undo(session: Session, comment: Comment, user_id: int, actor: str) -> str:
         .order_by(ModerationAction.id.desc()).limit(1)
     )
     if last is None or last.user_id != user_id or last.reason == "undo":
-        raise ModerationError("Không có thao tác nào của bạn để hoàn tác.")
+        raise ModerationError(_l("You have no action to undo."))
     if utcnow() - last.created_at > UNDO_WINDOW:
-        raise ModerationError("Đã quá thời gian hoàn tác.")
+        raise ModerationError(_l("The time to undo has passed."))
     if comment.status != last.to_status:
-        raise ModerationError("Bình luận đã thay đổi kể từ thao tác đó.")
+        raise ModerationError(_l("The comment has changed since that action."))
     published = (unicodedata.normalize("NFC", comment.body_original).strip()
                  if last.from_status == CommentStatus.auto_approved else None)
     _change(session, comment, user_id, actor, last.from_status, "undo", None, published)
@@ -107,7 +113,7 @@ def ban_author(session: Session, comment: Comment, user_id: int, actor: str, by_
     """Ban the comment's author on its site; optionally reject their pending comments.
     Returns how many pending comments were rejected."""
     if not (by_email or (by_ip and comment.client_ip)):
-        raise ModerationError("Chọn chặn theo email hoặc IP.", 400)
+        raise ModerationError(_l("Choose to ban by e-mail or IP."), 400)
     email = comment.author_email.lower() if by_email else None
     ip = comment.client_ip if by_ip else None
     session.add(Ban(site_id=comment.site_id, email=email, ip=ip, created_by=user_id,
