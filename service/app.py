@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> APIFlask:
         REMEMBER_COOKIE_SECURE=settings.secure_cookies,
         REMEMBER_COOKIE_HTTPONLY=True,
         WTF_CSRF_TIME_LIMIT=None,  # a moderator's tab may stay open all shift
+        REVIEW_POLL_SECONDS=15,  # how often an open queue asks for new arrivals
     )
     app.config.update(config)
     app.json.ensure_ascii = False  # Vietnamese stays readable in responses
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> APIFlask:
     app.extensions["vimod.articles"] = Articles()
 
     from service import i18n
+    from service.admin import bp as admin_bp
     from service.api.diacritics import bp as diacritics_bp
     from service.api.intake import bp as intake_bp
     from service.auth import bp as auth_bp
@@ -81,6 +83,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> APIFlask:
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(review_bp)
+    app.register_blueprint(admin_bp)
     i18n.init_app(app)  # Flask-Babel and POST /lang
     login_manager.init_app(app)
     csrf = CSRFProtect(app)

@@ -44,9 +44,16 @@ from typing import TextIO
 from sqlalchemy import func, not_, or_, select
 from sqlalchemy.orm import Session
 
-from service.storage import Comment, CommentStatus, ModerationAction
+from service.storage import (
+    Comment,
+    CommentStatus,
+    ModerationAction,
+    TrainingExample,
+    TrainingOverride,
+)
 
-__all__ = ["COLUMNS", "Decision", "decisions", "label_for", "write_csv", "write_jsonl"]
+__all__ = ["COLUMNS", "Decision", "Example", "decisions", "label_for", "training_set",
+           "write_csv", "write_jsonl"]
 
 # Reject reasons (service.moderation.REJECT_REASONS) that name a content category.
 _REJECT_LABELS = {"spam": "spam", "offensive": "offensive", "hate": "hate"}
@@ -162,3 +169,46 @@ def write_csv(rows: Iterable[Decision], fh: TextIO) -> Counter[str | None]:
         writer.writerow(["" if d[c] is None else d[c] for c in COLUMNS])
         counts[row.label] += 1
     return counts
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """One example the retraining uses: a decision after the admin's corrections, or an
+    imported row. ``ref`` is the comment id (decisions) or the import's row id."""
+
+    text: str
+    label: str
+    source: str               # "decision" | "import"
+    ref: int
+    site_id: int | None
+    at: str                   # decided / imported, ISO 8601 UTC
+
+
+def training_set(session: Session, site_id: int | None = None,
+                 since: date | datetime | None = None) -> Iterator[Example]:
+    """What retraining learns from beside the base data: every labelled decision with the
+    admins' overrides applied (relabelled, or excluded), then every imported example not
+    excluded. Oldest first, streamed."""
+    overrides: dict[int, tuple[str | None, bool]] = {
+        cid: (label, excluded) for cid, label, excluded in session.execute(
+            select(TrainingOverride.comment_id, TrainingOverride.label,
+                   TrainingOverride.excluded))}
+    # include_unlabelled: an admin may give an off-topic reject a real label.
+    for d in decisions(session, site_id=site_id, since=since, include_unlabelled=True):
+        label, excluded = overrides.get(d.comment_id, (None, False))
+        label = label or d.label
+        if excluded or label is None:
+            continue
+        yield Example(text=d.text, label=label, source="decision", ref=d.comment_id,
+                      site_id=d.site_id, at=d.decided_at)
+    stmt = select(TrainingExample).where(TrainingExample.excluded.is_(False)).order_by(
+        TrainingExample.id)
+    if site_id is not None:
+        stmt = stmt.where(or_(TrainingExample.site_id == site_id,
+                              TrainingExample.site_id.is_(None)))
+    if since is not None:
+        stmt = stmt.where(TrainingExample.created_at >= _since(since))
+    for row in session.scalars(stmt.execution_options(yield_per=BATCH)):
+        yield Example(text=unicodedata.normalize("NFC", row.text), label=row.label,
+                      source="import", ref=row.id, site_id=row.site_id,
+                      at=_iso(row.created_at))

@@ -3,6 +3,7 @@
 from service.storage.engine import make_engine, make_session_factory
 from service.storage.tables import (
     Article,
+    AuditEntry,
     Ban,
     Base,
     Comment,
@@ -10,12 +11,16 @@ from service.storage.tables import (
     ModerationAction,
     Role,
     Site,
+    TrainingExample,
+    TrainingOverride,
+    TrainingRun,
     User,
     WordListEntry,
 )
 
 __all__ = [
     "Article",
+    "AuditEntry",
     "Ban",
     "Base",
     "Comment",
@@ -23,6 +28,9 @@ __all__ = [
     "ModerationAction",
     "Role",
     "Site",
+    "TrainingExample",
+    "TrainingOverride",
+    "TrainingRun",
     "User",
     "WordListEntry",
     "make_engine",
