@@ -20,12 +20,16 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import LazyString, ngettext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import false, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from service import db, moderation
 from service.auth import safe_next
+from service.review_labels import FLAG_LABELS, category_label, flag_label, status_label
 from service.storage import Article, Comment, CommentStatus, ModerationAction, Site
 from service.storage.tables import utcnow
 from service.worddiff import changed_words, word_diff
@@ -37,12 +41,13 @@ PAGE_SIZE = 25
 # risk alone does not reach it).
 FLAGGED_PRIORITY = 1.0
 CLAIM_SECONDS = 5 * 60
-TABS: dict[str, tuple[str, list[str]]] = {
-    "pending": ("Chờ duyệt", [CommentStatus.pending]),
-    "flagged": ("Bị gắn cờ", [CommentStatus.pending]),
-    "auto_rejected": ("Tự động từ chối", [CommentStatus.auto_rejected]),
-    "approved": ("Đã duyệt", [CommentStatus.approved, CommentStatus.auto_approved]),
-    "rejected": ("Đã từ chối", [CommentStatus.rejected]),
+# Labels are lazy: read in the request's language when the page is drawn.
+TABS: dict[str, tuple[LazyString, list[str]]] = {
+    "pending": (_l("Pending"), [CommentStatus.pending]),
+    "flagged": (_l("Flagged"), [CommentStatus.pending]),
+    "auto_rejected": (_l("Auto-rejected"), [CommentStatus.auto_rejected]),
+    "approved": (_l("Approved"), [CommentStatus.approved, CommentStatus.auto_approved]),
+    "rejected": (_l("Rejected"), [CommentStatus.rejected]),
 }
 
 
@@ -104,12 +109,11 @@ def _visible_sites() -> list[Site]:
     return list(db.session().scalars(query))
 
 
-FLAG_FILTERS = {
-    "missing_diacritics": "Không dấu", "spam": "Spam", "offensive": "Xúc phạm",
-    "hate": "Thù ghét", "link": "Liên kết", "phone": "Số điện thoại",
-    "contact_handle": "Zalo/Telegram", "banned_word": "Từ cấm", "suspect_word": "Từ đáng ngờ",
-    "repeat": "Lặp lại", "near_duplicate": "Gần trùng", "burst": "Gửi dồn dập",
-}
+# The flags a moderator can filter the queue by (labels: service/review_labels.py).
+FLAG_FILTERS: dict[str, LazyString] = {key: FLAG_LABELS[key] for key in (
+    "missing_diacritics", "spam", "offensive", "hate", "link", "phone", "contact_handle",
+    "banned_word", "suspect_word", "repeat", "near_duplicate", "burst",
+)}
 
 
 def _int_arg(name: str) -> int | None:
@@ -205,6 +209,12 @@ VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 def vietnam_time(value: datetime | None) -> str:
     """Dates as the newsroom reads them: Vietnam time, day first."""
     return value.astimezone(VIETNAM).strftime("%H:%M %d/%m/%Y") if value else ""
+
+
+# Codes stored with a comment, shown as words: {{ c.status|status_label }}.
+bp.add_app_template_filter(status_label, "status_label")
+bp.add_app_template_filter(flag_label, "flag_label")
+bp.add_app_template_filter(category_label, "category_label")
 
 
 @dataclass
@@ -364,7 +374,7 @@ def _duplicates(comment: Comment, analysis: dict[str, Any]) -> list[Comment]:
 def _act(comment_id: int, action):  # noqa: ANN001, ANN202
     comment = _get_visible(comment_id)
     if claim(comment_id, current_user.id) != current_user.id:
-        flash("Bình luận đang được người khác xử lý.", "error")
+        flash(_("This comment is being handled by another moderator."), "error")
         return redirect(url_for("review.card", comment_id=comment_id)), 409
     try:
         action(comment)
@@ -405,7 +415,8 @@ def ban(comment_id: int):  # noqa: ANN201
     except moderation.ModerationError as exc:
         flash(str(exc), "error")
         return redirect(url_for("review.card", comment_id=comment_id)), exc.status
-    flash(f"Đã chặn người viết; từ chối {rejected} bình luận đang chờ.", "ok")
+    flash(ngettext("Author banned; %(num)d pending comment rejected.",
+                   "Author banned; %(num)d pending comments rejected.", rejected), "ok")
     return redirect(url_for("review.queue"))
 
 
@@ -418,7 +429,7 @@ def undo(comment_id: int):  # noqa: ANN201
     except moderation.ModerationError as exc:
         flash(str(exc), "error")
         return redirect(url_for("review.card", comment_id=comment_id)), exc.status
-    flash("Đã hoàn tác.", "ok")
+    flash(_("Undone."), "ok")
     return redirect(url_for("review.card", comment_id=comment_id))
 
 
@@ -435,10 +446,10 @@ def bulk():  # noqa: ANN201
     reason = request.form.get("reason", "")
     back = safe_next(request.form.get("back"))
     if action not in ("approve", "reject") or not ids:
-        flash("Hãy chọn bình luận và thao tác.", "error")
+        flash(_("Select comments and an action."), "error")
         return redirect(back), 400
     if action == "reject" and reason not in moderation.REJECT_REASONS:
-        flash("Hãy chọn lý do từ chối.", "error")
+        flash(_("Choose a reason for rejecting."), "error")
         return redirect(back), 400
     done = skipped = 0
     session = db.session()
@@ -460,6 +471,20 @@ def bulk():  # noqa: ANN201
             skipped += 1
         finally:
             release(comment_id, current_user.id)
-    verb = "Đã duyệt" if action == "approve" else "Đã từ chối"
-    flash(f"{verb} {done} bình luận" + (f", bỏ qua {skipped}." if skipped else "."), "ok")
+    flash(_bulk_message(action, done, skipped), "ok")
     return redirect(back)
+
+
+def _bulk_message(action: str, done: int, skipped: int) -> str:
+    # Whole sentences, one per case: translators need them, not glued fragments.
+    if action == "approve":
+        if skipped:
+            return ngettext("Approved %(num)d comment, skipped %(skipped)d.",
+                            "Approved %(num)d comments, skipped %(skipped)d.", done,
+                            skipped=skipped)
+        return ngettext("Approved %(num)d comment.", "Approved %(num)d comments.", done)
+    if skipped:
+        return ngettext("Rejected %(num)d comment, skipped %(skipped)d.",
+                        "Rejected %(num)d comments, skipped %(skipped)d.", done,
+                        skipped=skipped)
+    return ngettext("Rejected %(num)d comment.", "Rejected %(num)d comments.", done)

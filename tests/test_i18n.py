@@ -21,12 +21,9 @@ PO = TRANSLATIONS_DIR / "vi" / "LC_MESSAGES" / "messages.po"
 MO = PO.with_suffix(".mo")
 # The same keywords as `make translations` (pybabel extract -k _l -k lazy_gettext).
 KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}
-# The review queue's strings are wrapped in a later change; that change empties this list,
-# so from then on every marked string in service/ must have a Vietnamese translation.
+# Every marked string in service/ must have a Vietnamese translation, except in these
+# paths (prefixes), whose translations are still to come.
 NOT_YET_TRANSLATED: tuple[str, ...] = (
-    "service/review.py",
-    "service/templates/review/",
-    "service/static/review.js",
     # The admin console is being written; its Vietnamese comes in one pass at the end.
     "service/admin/",
     "service/templates/admin/",
@@ -173,10 +170,17 @@ def test_lazy_strings_work_outside_a_request(ui) -> None:  # noqa: ANN001
 # --- the committed catalog ---------------------------------------------------------------
 
 
+def _is_translated(m) -> bool:  # noqa: ANN001
+    # A plural entry (ngettext) has a tuple (.po) or list (.mo) of forms: all must be there.
+    forms = m.string if isinstance(m.string, (tuple, list)) else (m.string,)
+    return bool(m.id) and not m.fuzzy and all(forms)
+
+
 def _translated(catalog) -> dict:  # noqa: ANN001
-    return {m.id: m.string for m in catalog
-            if m.id and not m.fuzzy and (all(m.string) if isinstance(m.string, tuple)
-                                         else m.string)}
+    def key(value):  # noqa: ANN001, ANN202
+        return tuple(value) if isinstance(value, list) else value
+
+    return {key(m.id): key(m.string) for m in catalog if _is_translated(m)}
 
 
 def test_compiled_catalog_matches_the_po() -> None:
@@ -218,7 +222,7 @@ def test_every_marked_string_has_a_vietnamese_translation() -> None:
         if not owned:
             continue
         message = catalog.get(msgid)
-        if message is None or message.fuzzy or not message.string:
+        if message is None or not _is_translated(message):
             missing.append(f"{msgid!r} ({', '.join(sorted(owned))})")
     assert not missing, ("untranslated (run `make translations`, translate in "
                          f"{PO.relative_to(ROOT)}, run it again): " + "; ".join(missing))

@@ -86,7 +86,7 @@
     const note = document.querySelector("[data-arrivals-note]");
     if (inserted + fresh.length > MAX_INSERTED) {
       // A flood: say so rather than pushing the moderator's place down the page.
-      if (note) { note.textContent = "Có thêm bình luận mới — tải lại trang để xem."; note.hidden = false; }
+      if (note) { note.textContent = note.dataset.flood; note.hidden = false; }
       return;
     }
     const empty = list.querySelector("li.empty");
@@ -98,7 +98,12 @@
     inserted += fresh.length;
     const items = Array.from(list.querySelectorAll("li[data-href]"));
     select(selected ? items.indexOf(selected) : 0);
-    if (note) { note.textContent = `${inserted} bình luận mới ở đầu danh sách.`; note.hidden = false; }
+    if (note) {
+      // The page renders the notes in the moderator's language (queue.html); {n}: the count.
+      const text = inserted === 1 ? note.dataset.one : note.dataset.many;
+      note.textContent = text.replace("{n}", String(inserted));
+      note.hidden = false;
+    }
   }
   if (list && list.dataset.arrivals) {
     const every = Math.max(1000, parseInt(list.dataset.pollMs, 10) || 15000);

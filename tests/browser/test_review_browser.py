@@ -138,6 +138,7 @@ def test_new_arrivals_appear_without_reload(page, ui, resources) -> None:  # noq
     assert page.locator("ol.queue li[data-href]").count() == 2
     assert page.inner_text('[data-count="pending"]') == "2"
     assert page.locator("ol.queue script, ol.queue img").count() == 0
+    assert page.inner_text("[data-arrivals-note]") == "1 bình luận mới ở đầu danh sách."
     assert page.dialogs == []
     # The moderator's place is kept: the selected row is still the one they were on.
     assert page.get_attribute("ol.queue li.selected", "data-id") == str(first)
@@ -155,4 +156,30 @@ def test_help_overlay(page, ui, resources) -> None:  # noqa: ANN001, F811
     page.keyboard.press("j")  # ignored while the overlay is up
     page.keyboard.press("Escape")
     assert not page.locator("dialog[data-help]").is_visible()
+    assert page.dialogs == []
+
+
+def test_queue_in_english(page, ui, resources) -> None:  # noqa: ANN001, F811
+    """The header's switch; the notes review.js writes come from the page in English."""
+    app, keys = ui
+    app.config["REVIEW_POLL_SECONDS"] = 1
+    post_comment(app, keys["a"][1], resources, "Vay tiền nhanh, ib zalo 0912 345 678")
+    sign_in(page)
+    with page.expect_navigation():
+        page.click("button[name=lang][value=en]")
+    assert page.get_attribute("html", "lang") == "en"
+    assert page.inner_text("nav.tabs a.active").startswith("Pending")
+    assert page.inner_text("ol.queue .flag[data-flag=phone]") == "Phone number"
+    arrived = post_comment(app, keys["a"][1], resources, "Một bình luận mới")
+    page.wait_for_selector(f'ol.queue li[data-id="{arrived}"].new', timeout=10_000)
+    assert page.inner_text("[data-arrivals-note]") == "1 new comment at the top of the list."
+    assert page.inner_text(f'ol.queue li[data-id="{arrived}"] .same-article') == "same article"
+    page.keyboard.press("?")
+    help_text = page.inner_text("dialog[data-help]")
+    assert "Keyboard shortcuts" in help_text and "undo your last decision" in help_text
+    page.keyboard.press("Escape")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/review/*")
+    assert page.get_attribute("html", "lang") == "en"
+    assert page.inner_text("form[data-approve] button[type=submit]") == "Approve (a)"
     assert page.dialogs == []
