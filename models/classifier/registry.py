@@ -5,6 +5,7 @@ Layout under the registry root::
     versions/<version>/      model.json, vocab.json.gz, weights.npz, metrics.json, data.json
     active.json              {"global": version|null, "sites": {site: version},
                               "previous": {scope: [older versions, newest last]},
+                              "shadow": {"version", "since"}|null,
                               "log": [{"at", "scope", "from", "to", "action"}]}
 
 The root is ``VIMOD_MODEL_REGISTRY``, else ``<VIMOD_INSTANCE or ./instance>/model-registry``.
@@ -16,6 +17,11 @@ when nothing was promoted. A site without its own pointer uses the global one.
 :func:`load_active` returns the active :class:`Classifier` from a per-process
 cache and re-reads the pointer at most every ``VIMOD_MODEL_RECHECK_SECONDS``
 (default 5) seconds, so a promotion reaches running workers without a restart.
+
+The *shadow* pointer names a candidate version that scores new comments beside the
+active one without deciding anything (global only); :func:`load_shadow` follows it with
+the same per-process cache and recheck interval, so setting or clearing it also reaches
+running workers without a restart.
 """
 
 from __future__ import annotations
@@ -32,8 +38,8 @@ from pathlib import Path
 
 from models.classifier.model import Classifier
 
-__all__ = ["Registry", "load_active", "default_model_dir", "default_registry_root",
-           "DEFAULT_VERSION"]
+__all__ = ["Registry", "load_active", "load_shadow", "default_model_dir",
+           "default_registry_root", "DEFAULT_VERSION"]
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +104,8 @@ class Registry:
         state.setdefault("sites", {})
         state.setdefault("previous", {})
         state.setdefault("log", [])
+        if not isinstance(state.get("shadow"), dict) or not state["shadow"].get("version"):
+            state["shadow"] = None
         return state
 
     def _write_state(self, state: dict) -> None:
@@ -127,6 +135,18 @@ class Registry:
                 return v
         return state["global"] or DEFAULT_VERSION
 
+    def state(self) -> dict:
+        """The pointer file as read now: global, sites, previous, shadow, log."""
+        return self._read_state()
+
+    def shadow(self) -> dict | None:
+        """``{"version", "since"}`` of the shadow candidate, or None."""
+        return self._read_state()["shadow"]
+
+    def shadow_version(self) -> str | None:
+        shadow = self.shadow()
+        return shadow["version"] if shadow else None
+
     def active_path(self, site_id=None) -> Path:
         return self.path_of(self.active_version(site_id))
 
@@ -152,6 +172,7 @@ class Registry:
         active.setdefault(state["global"] or DEFAULT_VERSION, []).append("global")
         for site, v in state["sites"].items():
             active.setdefault(v, []).append(f"site:{site}")
+        shadow = (state["shadow"] or {}).get("version")
         out = []
         for v in [DEFAULT_VERSION, *self.versions()]:
             try:
@@ -160,7 +181,8 @@ class Registry:
                 continue
             summary = _headline(info.get("metrics"))
             out.append({"version": v, "created": info["created"], "labels": info["labels"],
-                        "active": active.get(v, []), "metrics": summary, "path": info["path"]})
+                        "active": active.get(v, []), "metrics": summary, "path": info["path"],
+                        "shadow": v == shadow})
         return out
 
     # -- changes -------------------------------------------------------------------
@@ -232,6 +254,32 @@ class Registry:
             old = state["sites"].pop(str(site_id), None)
             self._log(state, _scope(site_id), old, None, "clear")
             self._write_state(state)
+
+    def set_shadow(self, version: str) -> str | None:
+        """Let ``version`` score new comments beside the active model; returns the previous
+        shadow version. ``since`` restarts with every change, so the agreement figures
+        only count comments this candidate scored."""
+        self.path_of(version)  # must exist
+        with self._locked():
+            state = self._read_state()
+            old = (state["shadow"] or {}).get("version")
+            state["shadow"] = {"version": version,
+                               "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            self._log(state, "shadow", old, version, "shadow")
+            self._write_state(state)
+            return old
+
+    def clear_shadow(self) -> str | None:
+        """Stop shadow scoring; returns the version that was the shadow (or None)."""
+        with self._locked():
+            state = self._read_state()
+            old = (state["shadow"] or {}).get("version")
+            if old is None:
+                return None
+            state["shadow"] = None
+            self._log(state, "shadow", old, None, "shadow_clear")
+            self._write_state(state)
+            return old
 
     @staticmethod
     def _get(state: dict, site_id) -> str | None:
@@ -327,11 +375,54 @@ def load_active(registry_root: str | os.PathLike | None = None, site_id=None,
                     default_model_dir(), version=DEFAULT_VERSION)
             _models[(root, version)] = clf
         _active[key] = (now, version)
-        in_use = {(k[0], v) for k, (_, v) in _active.items()}
-        for k in list(_models):
-            if k not in in_use:
-                del _models[k]
+        _drop_unused()
         return clf
+
+
+def load_shadow(registry_root: str | os.PathLike | None = None,
+                max_age: float | None = None) -> Classifier | None:
+    """The shadow candidate's classifier, or None when no shadow is set; cached per
+    process and re-checked like :func:`load_active`. A candidate that cannot be loaded
+    gives None (logged): it must never disturb the scoring of comments."""
+    reg = Registry(registry_root)
+    root = str(reg.root.resolve())
+    key = (root, "shadow")
+    age = _recheck_seconds() if max_age is None else max_age
+    now = time.monotonic()
+    with _lock:
+        cached = _active.get(key)
+        if cached is not None and now - cached[0] < age:
+            if cached[1] is None:
+                return None
+            clf = _models.get((root, cached[1]))
+            if clf is not None:
+                return clf
+        try:
+            version = reg.shadow_version()
+        except Exception:  # pragma: no cover - defensive
+            log.exception("reading the shadow model pointer failed")
+            version = None
+        clf = None
+        if version is not None:
+            clf = _models.get((root, version))
+            if clf is None:
+                try:
+                    clf = Classifier.load(reg.path_of(version), version=version)
+                    _models[(root, version)] = clf
+                except Exception:
+                    log.exception("loading shadow model %s failed", version)
+                    version = None
+        _active[key] = (now, version)
+        _drop_unused()
+        return clf
+
+
+def _drop_unused() -> None:
+    # Models no longer active (or shadow) anywhere in this process free their memory.
+    in_use = {(k[0], v) for k, (_, v) in _active.items()}
+    for k in list(_models):
+        if k not in in_use:
+            del _models[k]
 
 
 def clear_cache() -> None:

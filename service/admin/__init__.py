@@ -59,3 +59,6 @@ def index():  # noqa: ANN201
 @bp.app_context_processor
 def _admin_nav() -> dict[str, Any]:
     return {"admin_sections": SECTIONS}
+
+
+from service.admin import models_admin  # noqa: E402, F401

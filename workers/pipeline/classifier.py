@@ -1,13 +1,22 @@
 """Phase (batched): the content classifier's calibrated probabilities for clean / spam /
 offensive / hate, the model version that made them, and — for comments that look risky —
-the tokens that pushed the score, as spans for the moderator UI."""
+the tokens that pushed the score, as spans for the moderator UI.
+
+Shadow mode: when the registry names a shadow candidate, it scores the same texts and its
+answer is stored beside the active one (``data["shadow"]``, i.e. the comment's
+``analysis["phases"]["classifier"]["shadow"]``) without touching the scores, flags or
+spans that the policy decides from."""
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 
 from models.classifier import load_active
+from models.classifier.registry import load_shadow
 from workers.pipeline.context import CommentContext, PhaseResult
+
+log = logging.getLogger(__name__)
 
 # Explaining costs more than scoring: only for comments a moderator will look at closely.
 EXPLAIN_ABOVE = 0.3
@@ -40,7 +49,28 @@ def run(ctxs: list[CommentContext], texts: list[str]) -> list[PhaseResult]:
                      "weight": round(float(t["weight"]), 3)}
                     for t in tokens if t.get("label") in RISKY and t.get("weight", 0) > 0
                 ]
+    _score_shadow(results, texts)
     return results
+
+
+def _score_shadow(results: list[PhaseResult], texts: list[str]) -> None:
+    shadow = load_shadow()
+    if shadow is None:
+        return
+    # Only where it differs from the model that decided (a promoted shadow is no candidate).
+    idx = [i for i, r in enumerate(results) if r.model_version != shadow.version]
+    if not idx:
+        return
+    try:
+        scored = shadow.predict_proba([texts[i] for i in idx])
+    except Exception:  # noqa: BLE001 - a broken candidate must not hold comments back
+        log.exception("shadow model %s failed", shadow.version)
+        return
+    for i, scores in zip(idx, scored, strict=True):
+        rounded = {k: round(float(v), 4) for k, v in scores.items()}
+        # The same rule as the active label above, so the two are comparable.
+        results[i].data["shadow"] = {"version": shadow.version, "scores": rounded,
+                                     "label": max(scores, key=scores.get)}
 
 
 run.batch = True  # type: ignore[attr-defined]
