@@ -27,7 +27,12 @@ from models.classifier.features import Featurizer
 from models.classifier.metrics import classification_report
 from models.classifier.model import Classifier, _softmax
 
-__all__ = ["TrainParams", "train", "order_labels"]
+__all__ = ["TrainParams", "train", "order_labels", "STAGES"]
+
+# What ``train(on_stage=...)`` reports, in order: (stage, fraction of that stage done).
+STAGES = ("features", "cross_validation", "calibration", "final_fit")
+# Texts per step of the feature progress (a step costs well under a second).
+_FEATURE_CHUNK = 2000
 
 
 @dataclass
@@ -80,14 +85,44 @@ def _fit_lr(X, y, w, params: TrainParams, K: int, C: float):
     return _lr_logit_form(est, K)
 
 
+def _fit_features(feat: Featurizer, texts: list[str],
+                  stage: Callable[[str, float], None]):  # noqa: ANN202
+    """``feat.fit`` then ``feat.transform`` with progress; the same matrix as one call
+    (each row is featurised and normalised on its own), in chunks so a caller can show
+    how far it got."""
+    from scipy import sparse
+
+    n = max(1, len(texts))
+
+    def counted():  # noqa: ANN202
+        for i, text in enumerate(texts):
+            if i % _FEATURE_CHUNK == 0:
+                stage("features", 0.5 * i / n)
+            yield text
+
+    feat.fit(counted())
+    blocks = []
+    for start in range(0, len(texts), _FEATURE_CHUNK):
+        stage("features", 0.5 + 0.5 * start / n)
+        blocks.append(feat.transform(texts[start:start + _FEATURE_CHUNK]))
+    stage("features", 1.0)
+    return sparse.vstack(blocks, format="csr") if blocks else feat.transform(texts)
+
+
 def train(ds: Dataset, params: TrainParams | None = None,
-          progress: Callable[[str], None] | None = None) -> tuple[Classifier, dict]:
-    """A calibrated :class:`Classifier` and its cross-validated metrics."""
+          progress: Callable[[str], None] | None = None,
+          on_stage: Callable[[str, float], None] | None = None) -> tuple[Classifier, dict]:
+    """A calibrated :class:`Classifier` and its cross-validated metrics.
+
+    ``progress`` gets log lines; ``on_stage(stage, fraction)`` gets where training is
+    (see :data:`STAGES`), often enough for a progress bar. Either may raise to abort.
+    """
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
 
     params = params or TrainParams()
     say = progress or (lambda _m: None)
+    stage = on_stage or (lambda _s, _f: None)
     t_start = time.time()
     labels = order_labels(ds.labels)
     K = len(labels)
@@ -104,8 +139,11 @@ def train(ds: Dataset, params: TrainParams | None = None,
     feat = Featurizer((params.char_min, params.char_max), params.min_df,
                       params.max_word_features, params.max_char_features,
                       params.char_weight, params.stripped_words,
-                      params.cross_chars, params.meta).fit(ds.texts)
-    X = feat.transform(ds.texts)
+                      params.cross_chars, params.meta)
+    if on_stage is None:
+        X = feat.fit(ds.texts).transform(ds.texts)
+    else:
+        X = _fit_features(feat, list(ds.texts), stage)
     say(f"features: {len(feat.vocab)} ({feat.n_word} word, {len(feat.vocab) - feat.n_word} char)"
         f" in {time.time() - t0:.1f}s")
 
@@ -119,12 +157,17 @@ def train(ds: Dataset, params: TrainParams | None = None,
         skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=params.seed)
         splits = list(skf.split(X, y))
         prior = counts / counts.sum()
-        for C in grid:
+        fits, done = len(grid) * len(splits), 0
+        stage("cross_validation", 0.0)
+        for ci, C in enumerate(grid):
             Z = np.zeros((len(y), K))
             t0 = time.time()
             for tr, te in splits:
                 coef, icpt = _fit_lr(X[tr], y[tr], w[tr], params, K, C)
                 Z[te] = X[te] @ coef + icpt
+                done += 1
+                stage("cross_validation", done / fits)
+            stage("calibration", ci / len(grid))
             cal = LogisticRegression(C=100.0, max_iter=1000)
             cal.fit(Z, y)
             A_c, c_c = _lr_logit_form(cal, K)            # K × K, K
@@ -146,10 +189,13 @@ def train(ds: Dataset, params: TrainParams | None = None,
             if cv_report is None or rep["macro_f1"] > cv_report["macro_f1"] + 1e-4:
                 cv_report, A, c, bias, best_C = rep, A_c, c_c, -best[1] * np.log(prior), C
         cv_report["C_grid"] = grid
+        stage("calibration", 1.0)
         say(f"chose C={best_C}; calibrated on out-of-fold scores")
 
     t0 = time.time()
+    stage("final_fit", 0.0)
     coef, icpt = _fit_lr(X, y, w, params, K, best_C)
+    stage("final_fit", 1.0)
     say(f"final fit in {time.time() - t0:.1f}s")
     coef_eff = coef @ A
     icpt_eff = icpt @ A + c
