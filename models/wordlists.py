@@ -77,6 +77,14 @@ def _tokens(text: str) -> list[_Tok]:
     return out
 
 
+def canonical_phrase(phrase: str) -> str:
+    """An entry in the form the matcher compares, read by the same tokenizer as a comment:
+    normalized, lower case, look-alikes read as letters, separators inside words and
+    punctuation around them dropped, one space between words ("Đ.M" → "đm", "(đm)" → "đm").
+    Two entries with the same canonical phrase match the same texts."""
+    return " ".join(t.form for t in _tokens(normalize(phrase)))
+
+
 def _join_spaced_letters(tokens: list[_Tok]) -> list[_Tok]:
     """"đ i t" → one token "đit" (only where at least two single letters stand in a row)."""
     out: list[_Tok] = []
@@ -110,8 +118,7 @@ class WordMatcher:
         self._exact: dict[str, list[tuple[tuple[str, ...], Entry]]] = {}
         self._loose: dict[str, list[tuple[tuple[str, ...], Entry]]] = {}
         for entry in self.entries:
-            words = tuple(canonical_word(w) for w in normalize(entry.phrase).split())
-            words = tuple(w for w in words if w)
+            words = tuple(canonical_phrase(entry.phrase).split())
             if not words:
                 continue
             variants = {words, ("".join(words),)}  # "địt mẹ" also as "địtmẹ"

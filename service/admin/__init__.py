@@ -61,4 +61,5 @@ def _admin_nav() -> dict[str, Any]:
     return {"admin_sections": SECTIONS}
 
 
+from service.admin import wordlists  # noqa: E402, F401, I001
 from service.admin import models_admin  # noqa: E402, F401
