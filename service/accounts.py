@@ -1,7 +1,9 @@
-"""Creating sites and users: shared by the CLI, `vimod dev` and (later) the admin console."""
+"""Creating sites and users, and replacing their secrets: shared by the CLI, `vimod dev` and
+the admin console."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -30,19 +32,37 @@ def create_site(
     domain: str | None = None,
     allowed_origins: list[str] | None = None,
 ) -> NewSite:
-    api_key = new_api_key()
     site = Site(
         name=name,
         domain=domain,
-        api_key_hash=hash_api_key(api_key),
-        api_key_prefix=api_key[:12],
         public_key=new_public_key(),
         allowed_origins=list(allowed_origins or ([f"https://{domain}"] if domain else [])),
         settings=dict(DEFAULT_SITE_SETTINGS),
     )
+    api_key = rotate_api_key(site)
     session.add(site)
     session.flush()
     return NewSite(site=site, api_key=api_key)
+
+
+def rotate_api_key(site: Site) -> str:
+    """Give the site a new secret key and return it (to show once): only its hash and a short
+    prefix (to tell keys apart) are kept, so the old key stops matching at once."""
+    api_key = new_api_key()
+    site.api_key_hash = hash_api_key(api_key)
+    site.api_key_prefix = api_key[:12]
+    return api_key
+
+
+WEBHOOK_SECRET_PREFIX = "vmw_"
+
+
+def rotate_webhook_secret(site: Site) -> str:
+    """A new secret for signing the site's webhooks (returned, to show once). Unlike the API
+    key it is kept as is in the settings: signing needs the secret itself."""
+    secret = WEBHOOK_SECRET_PREFIX + secrets.token_urlsafe(32)
+    site.settings = {**(site.settings or {}), "webhook_secret": secret}
+    return secret
 
 
 class AccountError(ValueError):
@@ -79,3 +99,11 @@ def create_user(
     session.add(user)
     session.flush()
     return user, generated
+
+
+def reset_password(user: User) -> str:
+    """Give the user a generated password and return it (to show once). The new hash also ends
+    their other sessions (see service.auth.session_token)."""
+    password = new_password()
+    user.password_hash = hash_password(password)
+    return password

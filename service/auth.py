@@ -3,6 +3,8 @@ and a lock-out after repeated failures (counted in Redis, per username and per I
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from functools import wraps
 from urllib.parse import urlsplit
@@ -46,12 +48,13 @@ class SignedInUser:
     username: str
     role: str
     site_ids: frozenset[int]
+    session_token: str  # see session_token()
     is_active: bool = True
     is_authenticated: bool = True
     is_anonymous: bool = False
 
     def get_id(self) -> str:
-        return str(self.id)
+        return self.session_token
 
     @property
     def is_admin(self) -> bool:
@@ -61,14 +64,30 @@ class SignedInUser:
         return self.is_admin or site_id in self.site_ids
 
 
+def session_token(user: User) -> str:
+    """What a session remembers of its user: the id and an HMAC of the password hash, so a
+    password reset (a new hash) ends every session signed in with the old password."""
+    mac = hmac.new(current_app.secret_key.encode(), user.password_hash.encode(), hashlib.sha256)
+    return f"{user.id}:{mac.hexdigest()[:24]}"
+
+
+def signed_in_user(user: User) -> SignedInUser:
+    return SignedInUser(user.id, user.username, user.role, frozenset(s.id for s in user.sites),
+                        session_token(user))
+
+
 @login_manager.user_loader
-def _load_user(user_id: str) -> SignedInUser | None:
-    if not user_id.isdigit():
+def _load_user(token: str) -> SignedInUser | None:
+    # Runs on every request: a disabled user, or a session from before a password reset,
+    # is signed out at its next request.
+    user_id = token.partition(":")[0]
+    if not user_id.isdigit() or len(user_id) > 12:
         return None
     user = db.session().get(User, int(user_id))
-    if user is None or not user.is_active:
+    if user is None or not user.is_active or not hmac.compare_digest(
+            token.encode(), session_token(user).encode()):
         return None
-    return SignedInUser(user.id, user.username, user.role, frozenset(s.id for s in user.sites))
+    return signed_in_user(user)
 
 
 def role_required(*roles: str):  # noqa: ANN201
@@ -140,7 +159,7 @@ def login():  # noqa: ANN201
             user = db.session().query(User).filter_by(username=username).one_or_none()
             if user and user.is_active and verify_password(user.password_hash,
                                                            form.password.data):
-                login_user(_load_user(str(user.id)))
+                login_user(signed_in_user(user))
                 return redirect(safe_next(request.args.get("next")))
             _record_failure(username)
             flash(_("Wrong username or password."), "error")

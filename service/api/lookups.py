@@ -3,11 +3,15 @@ article row an (site, external id) pair is. Both save a query on nearly every co
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app, has_app_context
+from redis import Redis
+from redis.exceptions import RedisError
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -16,9 +20,13 @@ from service.security import hash_api_key
 from service.storage import Article, Site
 from service.storage.tables import DEFAULT_SITE_SETTINGS
 
-# A rotated or revoked key stops working within this many seconds in every process.
+# Without Redis, a rotated or revoked key (or changed settings) reaches every process within
+# this many seconds; with Redis, at the next request (see SiteKeys).
 SITE_TTL_SECONDS = 10.0
 ARTICLES_CACHED = 20_000
+# Bumped after any change to a site's key or settings: every web process compares it with
+# the generation its cached entries were read under.
+SITES_GENERATION_KEY = "vimod:sites:generation"
 
 
 @dataclass(frozen=True)
@@ -32,22 +40,54 @@ class SiteInfo:
 
 
 class SiteKeys:
-    def __init__(self, ttl: float = SITE_TTL_SECONDS) -> None:
+    """Which site a secret key belongs to, cached per process. An entry is used only while
+    the Redis-held sites generation is the one it was read under (and for at most `ttl`
+    seconds), so a rotation or settings change applies to the very next request everywhere;
+    it costs one Redis GET per request."""
+
+    def __init__(self, ttl: float = SITE_TTL_SECONDS, redis: Redis | None = None) -> None:
         self.ttl = ttl
-        self._cache: dict[str, tuple[float, SiteInfo | None]] = {}
+        self.redis = redis
+        self._cache: dict[str, tuple[float, bytes | None, SiteInfo | None]] = {}
+
+    def _redis(self) -> Redis | None:
+        if self.redis is not None:
+            return self.redis
+        return current_app.extensions.get("vimod.redis") if has_app_context() else None
+
+    def _generation(self) -> bytes | None:
+        r = self._redis()
+        if r is None:
+            return None
+        try:
+            return r.get(SITES_GENERATION_KEY) or b"0"
+        except RedisError:
+            return None  # Redis down: the TTL alone bounds staleness
 
     def lookup(self, session: Session, api_key: str) -> SiteInfo | None:
         digest = hash_api_key(api_key)
+        # Read the generation before the database: a change committed after this read bumps
+        # the generation after its commit, so this entry cannot outlive it.
+        generation = self._generation()
         now = time.monotonic()
         hit = self._cache.get(digest)
-        if hit and hit[0] > now:
-            return hit[1]
+        if hit and hit[0] > now and hit[1] == generation:  # None == None: Redis down, TTL only
+            return hit[2]
         site = session.scalar(select(Site).where(Site.api_key_hash == digest))
         info = SiteInfo(site.id, site.name, dict(site.settings or {})) if site else None
         if len(self._cache) > 10_000:  # unknown keys must not grow it without bound
             self._cache.clear()
-        self._cache[digest] = (now + self.ttl, info)
+        self._cache[digest] = (now + self.ttl, generation, info)
         return info
+
+    def invalidate(self) -> None:
+        """Call after committing a change to a site's key or settings."""
+        self._cache.clear()
+        r = self._redis()
+        if r is not None:
+            # Redis down: other processes see the change when their entries expire.
+            with contextlib.suppress(RedisError):
+                r.incr(SITES_GENERATION_KEY)
 
 
 @dataclass(frozen=True)
