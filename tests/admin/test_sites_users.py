@@ -5,14 +5,19 @@ disable / reset password ending sessions, guard rails."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
+import redis
 from flask_login import login_user
 from sqlalchemy import func, select
 
+from service.accounts import rotate_api_key
 from service.admin import users as users_admin
+from service.api.lookups import SiteKeys
 from service.app import create_app
 from service.auth import signed_in_user
+from service.embedded_redis import free_port
 from service.security import hash_api_key
 from service.storage import AuditEntry, Comment, CommentStatus, Site, User
 from tests.helpers import headers, payload
@@ -484,3 +489,43 @@ def test_unknown_user_404(ui) -> None:  # noqa: ANN001, F811
     assert c.get("/admin/users/999999").status_code == 404
     r = c.post("/admin/users/999999/password", data={"csrf_token": token(c)})
     assert r.status_code == 404
+
+
+# --- without Redis ------------------------------------------------------------------------
+
+def test_no_secret_is_replaced_when_it_cannot_be_shown(ui, sessions) -> None:  # noqa: ANN001, F811
+    """Redis holds the secret for the next page: without it, refuse (503) and change nothing,
+    rather than replace a key nobody will ever see."""
+    app, keys = ui
+    site_id, key = keys["a"]
+    uid = _user_id(sessions, "bientap_a")
+    c = admin(app)
+    t = token(c)
+    live = app.extensions["vimod.redis"]
+    app.extensions["vimod.redis"] = redis.Redis(port=free_port(), socket_connect_timeout=0.2)
+    try:
+        for path in (f"/admin/sites/{site_id}/rotate-key", f"/admin/sites/{site_id}/webhook-secret",
+                     f"/admin/users/{uid}/password"):
+            r = c.post(path, data={"csrf_token": t})
+            assert r.status_code == 503 and r.mimetype == "text/html", path
+    finally:
+        app.extensions["vimod.redis"] = live
+    with sessions() as s:
+        site = s.get(Site, site_id)
+        assert site.api_key_hash == hash_api_key(key) and "webhook_secret" not in site.settings
+        assert s.scalar(select(func.count()).select_from(AuditEntry)) == 0
+    assert login(app.test_client(), "bientap_a").status_code == 302  # password unchanged
+
+
+def test_key_cache_without_redis_falls_back_to_its_ttl(ui, sessions) -> None:  # noqa: ANN001, F811
+    app, keys = ui
+    site_id, key = keys["a"]
+    dead = redis.Redis(port=free_port(), socket_connect_timeout=0.2)
+    cache = SiteKeys(ttl=2.0, redis=dead)
+    with sessions() as s:
+        assert cache.lookup(s, key).id == site_id
+        rotate_api_key(s.get(Site, site_id))
+        s.commit()
+        assert cache.lookup(s, key).id == site_id  # cached: Redis cannot say it changed
+        time.sleep(2.1)
+        assert cache.lookup(s, key) is None  # expired: read again
