@@ -165,12 +165,133 @@ def decisions_export(fmt: str | None, site_id: int | None, since: datetime | Non
                + (f": {', '.join(parts)}" if parts else ""), err=True)
 
 
+@click.command("retrain")
+@click.option("--wait", is_flag=True, help="Wait for the run to end; print its version, figures.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run as JSON.")
+@click.option("--inline", is_flag=True,
+              help="Train in this process (no Redis or training worker needed); implies --wait.")
+@click.option("--max-base-rows", type=click.IntRange(min=0), default=None,
+              help="Use at most N base rows (a quick run).")
+@click.option("--base-data", type=click.Path(file_okay=False), default=None,
+              help="Folder of the base data files (default: VIMOD_BASE_DATA, else "
+                   "../shared/data/comments next to the repository).")
+@click.option("--timeout", type=float, default=None,
+              help="With --wait: give up waiting after this many seconds.")
+def model_retrain(wait: bool, as_json: bool, inline: bool, max_base_rows: int | None,
+                  base_data: str | None, timeout: float | None) -> None:
+    """Retrain the classifier on the base data plus the moderators' decisions, as a run on
+    the training queue (what the admin console's button does), and register the new
+    version without promoting it (`vimod model promote VERSION`)."""
+    import logging
+    import uuid
+
+    import redis
+
+    from service import retraining
+    from service.queueing import enqueue_retrain, make_producer
+    from service.storage import AuditEntry, TrainingRun
+
+    settings = Settings.from_env()
+    sessions = _sessions(settings)
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError:
+        if not inline:
+            raise click.ClickException(f"Redis at {settings.redis_url} cannot be reached, so "
+                                       "the run cannot be queued; use --inline to train in "
+                                       "this process") from None
+        client = None   # inline without Redis: no heartbeat, the time limit marks it stale
+    options = retraining.RetrainOptions(max_base_rows=max_base_rows, base_data=base_data)
+    task_id = None if inline else uuid.uuid4().hex
+
+    def audit(run: TrainingRun) -> AuditEntry:
+        entry = AuditEntry(actor="cli", action="model.retrain", target_type="training_run",
+                           target_id=str(run.id), details={"task_id": task_id,
+                                                           "inline": inline})
+        session.add(entry)
+        return entry
+
+    with sessions() as session:
+        try:
+            run = retraining.start_run(session, options=options,
+                                       alive=retraining.redis_alive(client), task_id=task_id,
+                                       on_created=audit)
+        except retraining.RunInProgress as exc:
+            raise click.ClickException(f"run {exc.run.id} is {exc.run.status}; one run at "
+                                       "a time (wait for it, or for it to become stale)") from None
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+    run_id = run.id
+    if inline:
+        # The run's stages and the trainer's lines, as they come (on stderr).
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+        logger = logging.getLogger("service.retraining")
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        retraining.lower_priority()
+        try:
+            retraining.execute_run(sessions, run_id, redis_client=client)
+        finally:
+            logger.removeHandler(handler)
+    else:
+        try:
+            enqueue_retrain(make_producer(settings.redis_url), run_id, task_id)
+        except Exception as exc:  # noqa: BLE001 - any broker failure
+            with sessions() as session:
+                retraining.mark_failed(session, run_id, f"could not be queued: {exc}")
+            raise click.ClickException(f"the training queue cannot be reached: {exc}") from None
+        if not wait:
+            if as_json:
+                click.echo(json.dumps({"id": run_id, "status": "queued", "task_id": task_id}))
+            else:
+                click.echo(f"run {run_id} queued for a training worker (celery worker -Q "
+                           "training); follow it at /admin/retrain or with --wait")
+            return
+        click.echo(f"run {run_id} queued; waiting for a training worker", err=True)
+
+    def show(row: TrainingRun) -> None:
+        click.echo(f"[{100 * (row.progress or 0):3.0f} %] {row.stage or row.status}", err=True)
+
+    row = retraining.wait_for_run(sessions, run_id, retraining.redis_alive(client),
+                                  timeout=timeout, on_change=None if inline else show)
+    out = {"id": row.id, "status": row.status, "version": row.version, "message": row.message,
+           "stale": row.status in retraining.ACTIVE,
+           "headline": retraining.headline(row.metrics)}
+    if as_json:
+        click.echo(json.dumps(out, ensure_ascii=False))
+    elif row.status == retraining.SUCCEEDED:
+        h = out["headline"]
+        click.echo(f"run {run_id} succeeded: version {row.version} (not promoted: "
+                   f"vimod model promote {row.version})")
+        if h.get("held_out"):
+            base = h.get("baseline")
+            click.echo(f"  held-out decisions macro-F1 {h['held_out']['macro_f1']:.3f} "
+                       f"(n {h['held_out']['n']})"
+                       + (f"; active model {base['version']} {base['macro_f1']:.3f}"
+                          if base else ""))
+        if h.get("cross_validation"):
+            click.echo(f"  cross-validated macro-F1 {h['cross_validation']['macro_f1']:.3f}")
+        for name, f1 in h.get("eval", {}).items():
+            click.echo(f"  {name} macro-F1 {f1:.3f}")
+        for note in (row.metrics or {}).get("notes", []):
+            click.echo(f"  note: {note}")
+    else:
+        click.echo(f"run {run_id} {'did not finish' if out['stale'] else row.status}: "
+                   f"{row.message or ''}", err=True)
+    if row.status != retraining.SUCCEEDED:
+        sys.exit(1)
+
+
 def _attach_model_commands() -> None:
     # The language and ML layer (models/) brings its own commands; they import neither
-    # Flask nor Celery, so `vimod classify` starts fast.
+    # Flask nor Celery, so `vimod classify` starts fast. Retraining needs the database and
+    # the queue, so it is added to their `model` group from here.
     from models.classifier.cli import classify, model
     from models.cli import diacritics
 
+    model.add_command(model_retrain)
     main.add_command(diacritics)
     main.add_command(model)
     main.add_command(classify)

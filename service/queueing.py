@@ -10,8 +10,11 @@ log = logging.getLogger(__name__)
 
 TASK_PROCESS_COMMENT = "vimod.process_comment"
 TASK_SWEEP_RECEIVED = "vimod.sweep_received"
+TASK_RETRAIN = "vimod.retrain"
 QUEUE_MODERATION = "moderation"
 QUEUE_MAINTENANCE = "maintenance"
+# Retraining has a queue (and workers) of its own: moderation never waits behind it.
+QUEUE_TRAINING = "training"
 
 
 def broker_options() -> dict:
@@ -46,3 +49,10 @@ def enqueue_comment(producer: Celery, comment_id: int) -> bool:
         log.warning("could not enqueue comment %s; the sweep will retry", comment_id, exc_info=True)
         return False
     return True
+
+
+def enqueue_retrain(producer: Celery, run_id: int, task_id: str) -> None:
+    """Queue a retraining run; raises if the broker is unreachable (the caller marks the
+    run failed: unlike a comment, nothing sweeps a lost run up later)."""
+    producer.send_task(TASK_RETRAIN, args=[run_id], queue=QUEUE_TRAINING, task_id=task_id,
+                       retry=False)

@@ -10,6 +10,8 @@ from service.config import Settings
 from service.queueing import (
     QUEUE_MAINTENANCE,
     QUEUE_MODERATION,
+    QUEUE_TRAINING,
+    TASK_RETRAIN,
     TASK_SWEEP_RECEIVED,
     broker_options,
 )
@@ -17,10 +19,13 @@ from service.queueing import (
 
 def make_celery(settings: Settings | None = None) -> Celery:
     settings = settings or Settings.from_env()
-    app = Celery("vimod", broker=settings.redis_url, include=["workers.tasks"])
+    app = Celery("vimod", broker=settings.redis_url,
+                 include=["workers.tasks", "workers.training"])
     app.conf.update(broker_options())
     app.conf.update(
-        task_queues=[Queue(QUEUE_MODERATION), Queue(QUEUE_MAINTENANCE)],
+        task_queues=[Queue(QUEUE_MODERATION), Queue(QUEUE_MAINTENANCE), Queue(QUEUE_TRAINING)],
+        # Training runs on its own workers (`-Q training`), never in the moderation queue.
+        task_routes={TASK_RETRAIN: {"queue": QUEUE_TRAINING}},
         # A task is acknowledged only once it has finished, and a worker killed
         # mid-task gives its message back: with idempotent tasks, a crash loses nothing.
         task_acks_late=True,
@@ -46,9 +51,14 @@ celery = make_celery()
 
 
 @worker_init.connect
-def _warm_models(**_kwargs) -> None:  # noqa: ANN003
+def _warm_models(sender=None, **_kwargs) -> None:  # noqa: ANN001, ANN003
     # Load the language models in the main worker process, before the pool forks: the
-    # children share the arrays' pages instead of each loading its own copy.
+    # children share the arrays' pages instead of each loading its own copy. A worker
+    # that only trains does not need them.
+    queues = set(getattr(getattr(sender, "app", None) and sender.app.amqp.queues,
+                         "consume_from", None) or ())
+    if queues == {QUEUE_TRAINING}:
+        return
     from models.classifier import load_active
     from models.diacritics import get_model
 
