@@ -5,7 +5,9 @@
 Drops and recreates the schema in that database (default: a throwaway SQLite file), stores
 --comments pending comments (100,000 by default) over two sites, signs a moderator in and
 times the server's answer (Flask test client: routing, queries, template) for the first
-page, a flag-filtered page, a text search and an author filter; prints p50/p95.
+page, a flag-filtered page, a text search and an author filter; prints p50/p95. Before the
+pages it times the bare "least certain first" query (the page has no such order yet) for one
+site, two sites and all sites, and prints its PostgreSQL plans.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import insert, text  # noqa: E402
+from sqlalchemy import insert, select, text  # noqa: E402
 
 from service.accounts import create_site, create_user  # noqa: E402
 from service.app import create_app  # noqa: E402
@@ -38,6 +40,26 @@ BODIES = [
     ("Đ.m bọn tham nhũng", ["banned_word", "hate"]),
     ("Mong tỉnh sớm sửa đường Lê Lợi", []),
 ]
+
+
+def least_certain_query(site_ids: list[int] | None):  # noqa: ANN201
+    """Pending comments, least certain first (unscored last), oldest first on ties: a page of
+    25 plus one to know whether there is a next page."""
+    query = select(Comment).where(Comment.status == "pending")
+    if site_ids is not None:
+        query = query.where(Comment.site_id.in_(site_ids))
+    return query.order_by(Comment.certainty.asc().nulls_last(), Comment.received_at,
+                          Comment.id).limit(26)
+
+
+def report(label: str, fn, repeat: int) -> None:  # noqa: ANN001
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    times.sort()
+    print(f"{label:24s} {statistics.median(times):8.1f} {times[int(len(times) * 0.95) - 1]:8.1f}")
 
 
 def main() -> int:
@@ -57,6 +79,7 @@ def main() -> int:
     with sessions() as s:
         sites = [create_site(s, f"Báo {i}").site for i in range(2)]
         create_user(s, "bientap", "moderator", "mat-khau-dai", [sites[0].id])
+        site_ids = [site.id for site in sites]
         articles = [Article(site_id=sites[i % 2].id, external_id=f"a{i}", title=f"Tin {i}")
                     for i in range(200)]
         s.add_all(articles)
@@ -68,12 +91,16 @@ def main() -> int:
             for i in range(chunk, min(chunk + 5000, args.comments)):
                 body, flags = rnd.choice(BODIES)
                 article = articles[i % len(articles)]
+                # Most comments are clear-cut, a few sit near a boundary; 2% went unscored
+                # (analysis failed) and sort last.
+                sure = None if rnd.random() < 0.02 else round(rnd.random() ** 2, 4)
+                analysis = {"flags": flags} | ({} if sure is None else {"certainty": sure})
                 rows.append(dict(
                     site_id=article.site_id, article_id=article.id, author_name=f"Độc giả {i}",
                     author_email=f"r{i % 5000}@example.vn", client_ip="14.1.1.1",
                     body_original=f"{body} #{i}", body_normalized=f"{body} #{i}",
-                    status="pending", priority=round(rnd.random() * 10, 3),
-                    analysis={"flags": flags}, flags=" " + " ".join(flags) + " ",
+                    status="pending", priority=round(rnd.random() * 10, 3), certainty=sure,
+                    analysis=analysis, flags=" " + " ".join(flags) + " ",
                     enqueue_count=1))
             s.execute(insert(Comment), rows)
             s.commit()
@@ -82,9 +109,40 @@ def main() -> int:
         # What autovacuum does on a live database: statistics and the visibility map.
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE comments"))
+
+    # The order the queue will offer as "least certain first": timed as a bare query (whole
+    # rows, as a page loads them) until service/review.py has it; then add its URL to `pages`.
+    least_certain = {
+        "least certain, 1 site": least_certain_query(site_ids[:1]),
+        "least certain, 2 sites": least_certain_query(site_ids),
+        "least certain, all": least_certain_query(None),
+    }
+    print(f"{'query':24s} {'p50 ms':>8s} {'p95 ms':>8s}")
+    for label, query in least_certain.items():
+        def run(query=query) -> None:  # noqa: ANN001
+            with sessions() as s:
+                assert len(s.scalars(query).all()) == 26
+
+        report(label, run, args.requests)
+    if url.startswith("postgresql"):
+        with engine.connect() as conn:
+            for label, query in least_certain.items():
+                compiled = query.compile(engine, compile_kwargs={"literal_binds": True})
+                plan = conn.execute(text(f"EXPLAIN {compiled}")).scalars().all()
+                print(f"\n{label}:\n  " + "\n  ".join(plan))
+
     redis_server = EmbeddedRedis(tmp / "redis").start()
+    try:
+        time_pages(url, tmp, redis_server.url, args.requests)
+    finally:
+        redis_server.stop()  # a failed page must not leave a redis-server behind
+    engine.dispose()
+    return 0
+
+
+def time_pages(url: str, tmp: Path, redis_url: str, requests: int) -> None:
     app = create_app(Settings(instance=tmp / "instance", database_url=url,
-                              redis_url=redis_server.url, secret_key="bench",
+                              redis_url=redis_url, secret_key="bench",
                               secure_cookies=False))
     client = app.test_client()
     html = client.get("/login").get_data(as_text=True)
@@ -100,18 +158,11 @@ def main() -> int:
     }
     print(f"{'page':24s} {'p50 ms':>8s} {'p95 ms':>8s}")
     for label, path in pages.items():
-        times = []
-        for _ in range(args.requests):
-            t = time.perf_counter()
+        def get(path: str = path) -> None:
             r = client.get(path)
-            times.append((time.perf_counter() - t) * 1000)
             assert r.status_code == 200, (path, r.status_code)
-        times.sort()
-        print(f"{label:24s} {statistics.median(times):8.1f} "
-              f"{times[int(len(times) * 0.95) - 1]:8.1f}")
-    redis_server.stop()
-    engine.dispose()
-    return 0
+
+        report(label, get, requests)
 
 
 if __name__ == "__main__":

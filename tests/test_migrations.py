@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from service.storage import Base
+from service.storage import Article, Base
 from service.storage.migrate import downgrade, upgrade
+from service.storage.tables import UTCDateTime, utcnow
 
 
 def test_migrations_match_tables(engine) -> None:  # noqa: ANN001
@@ -21,3 +23,48 @@ def test_downgrade_and_upgrade_again(database_url, engine) -> None:  # noqa: ANN
     upgrade(database_url)
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+
+
+def test_0006_backfills_pending_certainty_from_scores(database_url, engine, sessions,  # noqa: ANN001
+                                                      site) -> None:
+    """Existing pending comments get the margin of their stored scores (the site thresholds
+    of the time are unknown); other statuses and unscored comments stay NULL."""
+    site_id, _ = site
+    with sessions() as s:
+        article = Article(site_id=site_id, external_id="tin-1", title="Ngập đường Lê Lợi")
+        s.add(article)
+        s.commit()
+        article_id = article.id
+    engine.dispose()
+    downgrade(database_url, "0005")
+    # The table as 0005 left it (no certainty column), so no ORM class.
+    comments = sa.table(
+        "comments", sa.column("id", sa.Integer), sa.column("site_id", sa.Integer),
+        sa.column("article_id", sa.Integer), sa.column("author_name", sa.String),
+        sa.column("author_email", sa.String), sa.column("body_original", sa.Text),
+        sa.column("status", sa.String), sa.column("received_at", UTCDateTime()),
+        sa.column("enqueued_at", UTCDateTime()), sa.column("priority", sa.Float),
+        sa.column("enqueue_count", sa.Integer), sa.column("analysis", sa.JSON),
+    )
+    scored = {"scores": {"clean": 0.62, "spam": 0.3, "offensive": 0.05, "hate": 0.03}}
+    rows = {
+        "pending scored": ("pending", scored),
+        "pending, analysis failed": ("pending", {"flags": ["analysis_failed"]}),
+        "pending, no analysis": ("pending", None),
+        "approved scored": ("approved", scored),
+    }
+    with engine.begin() as conn:
+        ids = {}
+        for label, (status, analysis) in rows.items():
+            ids[label] = conn.execute(sa.insert(comments).values(
+                site_id=site_id, article_id=article_id, author_name="Trần Văn Hùng",
+                author_email="hung@example.vn", body_original=f"Đường Lê Lợi ngập ({label})",
+                status=status, received_at=utcnow(), enqueued_at=utcnow(), priority=0.0,
+                enqueue_count=1, analysis=analysis).returning(comments.c.id)).scalar_one()
+    engine.dispose()
+    upgrade(database_url)
+    with engine.connect() as conn:
+        got = dict(conn.execute(sa.text("SELECT id, certainty FROM comments")).all())
+    assert {label: got[i] for label, i in ids.items()} == {
+        "pending scored": 0.32, "pending, analysis failed": None,
+        "pending, no analysis": None, "approved scored": None}

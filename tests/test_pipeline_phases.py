@@ -10,7 +10,7 @@ from models.wordlists import BANNED, SUSPECT, Entry, WordMatcher, builtin_entrie
 from service.storage import Comment, CommentStatus, WordListEntry
 from tests.helpers import headers, payload, set_settings
 from workers.pipeline import CommentContext, PhaseResult
-from workers.pipeline.policy import decide
+from workers.pipeline.policy import decide, failed_outcome
 from workers.tasks import process_comment_now
 
 
@@ -185,6 +185,45 @@ def test_policy_auto_approve_below_risk() -> None:
     assert decide(_ctx(), low, "x").status == CommentStatus.pending  # pre-moderation on
 
 
+def _scored(**scores: float) -> list[PhaseResult]:
+    return [PhaseResult(name="classifier", model_version="v7", scores=scores)]
+
+
+def test_certainty_is_the_classifier_margin_by_default() -> None:
+    out = decide(_ctx(), _scored(clean=0.6, spam=0.25, offensive=0.1, hate=0.05), "x")
+    assert out.status == CommentStatus.pending
+    assert out.certainty == out.analysis["certainty"] == 0.35  # 0.6 - 0.25
+
+
+def test_certainty_near_an_auto_reject_threshold() -> None:
+    scores = _scored(clean=0.01, spam=0.985, offensive=0.004, hate=0.001)
+    # The margin (0.975) is far; the site's spam threshold is 0.005 away, on either side.
+    held = decide(_ctx(auto_reject={"spam": 0.99}), scores, "x")
+    assert held.status == CommentStatus.pending and held.certainty == 0.005
+    rejected = decide(_ctx(auto_reject={"spam": 0.98}), scores, "x")
+    assert rejected.status == CommentStatus.auto_rejected and rejected.certainty == 0.005
+    # A threshold for a category the model does not score changes nothing.
+    assert decide(_ctx(auto_reject={"toxic": 0.5}), scores, "x").certainty == 0.975
+
+
+def test_certainty_counts_auto_approve_below_only_without_premoderation() -> None:
+    scores = _scored(clean=0.7, spam=0.25, offensive=0.03, hate=0.02)
+    off = decide(_ctx(premoderation=False), scores, "x")
+    assert off.status == CommentStatus.auto_approved
+    assert off.certainty == 0.05  # risk 0.25 vs the default 0.3, nearer than the 0.45 margin
+    assert decide(_ctx(premoderation=False, auto_approve_below=0.5), scores,
+                  "x").certainty == 0.25
+    # With pre-moderation on, auto_approve_below decides nothing: margin only.
+    assert decide(_ctx(auto_approve_below=0.26), scores, "x").certainty == 0.45
+
+
+def test_certainty_none_without_scores() -> None:
+    out = decide(_ctx(auto_reject={"spam": 0.9}, premoderation=False),
+                 [PhaseResult(name="contacts", flags=["phone"])], "x")
+    assert out.certainty is None and "certainty" not in out.analysis
+    assert failed_outcome(_ctx(), RuntimeError("model missing")).certainty is None
+
+
 # --- classifier -------------------------------------------------------------------------
 
 def test_classifier_scores_spans_and_version(client, site, sessions, resources) -> None:  # noqa: ANN001
@@ -209,6 +248,22 @@ def test_classifier_scores_spans_and_version(client, site, sessions, resources) 
         client, key, "Bài viết rất hữu ích, cảm ơn tác giả đã tổng hợp thông tin"))
     assert max(clean.analysis["scores"], key=clean.analysis["scores"].get) == "clean"
     assert not {"spam", "offensive", "hate"} & set(clean.analysis["flags"])
+
+
+def test_certainty_stored_for_the_queue(client, site, sessions, resources) -> None:  # noqa: ANN001
+    site_id, key = site
+    clean = analysed(resources, sessions, submit(
+        client, key, "Bài viết rất hữu ích, cảm ơn tác giả đã tổng hợp thông tin"))
+    top, second = sorted(clean.analysis["scores"].values(), reverse=True)[:2]
+    assert clean.certainty == clean.analysis["certainty"] == round(top - second, 4)
+    # The site's threshold set right at this comment's spam score: nothing is less certain.
+    spam = clean.analysis["scores"]["spam"]
+    set_settings(sessions, site_id, auto_reject={"spam": min(spam + 0.001, 1.0)})
+    again = analysed(resources, sessions, submit(
+        client, key, "Bài viết rất hữu ích, cảm ơn tác giả đã tổng hợp thông tin",
+        **{"author.email": "khac@example.vn"}))
+    assert again.status == CommentStatus.pending
+    assert again.certainty == again.analysis["certainty"] <= 0.001
 
 
 def test_classifier_auto_reject_threshold_end_to_end(client, site, sessions, resources) -> None:  # noqa: ANN001

@@ -45,6 +45,18 @@ def test_moves_received_to_pending_with_nfc(resources, client, site, sessions) -
     assert audit.actor.startswith("system:")
 
 
+def test_stores_the_classifier_certainty(resources, client, site, sessions) -> None:  # noqa: ANN001
+    _, key = site
+    cid = submit(client, key, body="Mong tỉnh sớm sửa con đường Lê Lợi, mùa mưa ngập lắm")
+    assert process_comment_now(resources, cid) == CommentStatus.pending
+    with sessions() as s:
+        c = s.get(Comment, cid)
+        assert c.certainty is not None and 0 <= c.certainty <= 1
+        assert c.certainty == c.analysis["certainty"]
+        # The column is what the queue orders by: readable from SQL, not only from JSON.
+        assert s.scalar(select(Comment.certainty).where(Comment.id == cid)) == c.certainty
+
+
 def test_processing_twice_changes_nothing(resources, client, site, sessions) -> None:  # noqa: ANN001
     _, key = site
     cid = submit(client, key)
@@ -100,6 +112,7 @@ def test_pipeline_failure_leaves_comment_for_a_moderator(resources,
     with sessions() as s:
         c = s.get(Comment, cid)
         assert c.analysis["flags"] == ["analysis_failed"]
+        assert c.certainty is None  # nothing scored: last in "least certain first"
 
 
 def test_sweep_finds_only_stale_received(resources, client, site, sessions) -> None:  # noqa: ANN001

@@ -95,6 +95,7 @@ def process_comments_now(resources: Resources, comment_ids: list[int]) -> dict[i
                     analysis=outcome.analysis,
                     flags=flags_column(outcome.analysis.get("flags", [])),
                     priority=outcome.priority,
+                    certainty=outcome.certainty,
                     model_version=outcome.model_version,
                     analysed_at=now,
                     decided_at=now if outcome.status != CommentStatus.pending else None,

@@ -122,6 +122,12 @@ class Comment(Base):
         Index("ix_comments_pending_queue", "site_id", "priority",
               postgresql_where=text("status = 'pending'"),
               sqlite_where=text("status = 'pending'")),
+        # "Least certain first": pending comments by certainty (PostgreSQL's ascending order
+        # already puts NULLs last), ties by age. site_id trails, not leads, so one index
+        # serves one site (checked inside the index), several sites, or all in order.
+        Index("ix_comments_pending_certainty", "certainty", "received_at", "id", "site_id",
+              postgresql_where=text("status = 'pending'"),
+              sqlite_where=text("status = 'pending'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -143,6 +149,9 @@ class Comment(Base):
     decided_at: Mapped[datetime | None]
     analysis: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     priority: Mapped[float] = mapped_column(Float, default=0.0)
+    # How close the classifier came to a decision boundary (workers/pipeline/policy.py);
+    # NULL when the comment was not scored.
+    certainty: Mapped[float | None] = mapped_column(Float)
     model_version: Mapped[str | None] = mapped_column(String(64))
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     # Hash of the request payload: a retry with the same key must carry the same comment.

@@ -55,3 +55,6 @@ class Outcome:
     decided_by: str  # "system:<phase>" for the audit row
     reason: str
     model_version: str | None = None
+    # Distance of the classifier's scores to the nearest boundary that matters (policy.py);
+    # None when nothing was scored.
+    certainty: float | None = None

@@ -8,6 +8,10 @@ Site settings it reads (all optional):
   for that category reaches the threshold.
 - `auto_approve_below` (default 0.3): with pre-moderation off, a comment with no concerns
   is published when its risk (highest of spam/offensive/hate) is below this.
+
+Every scored comment also gets a `certainty`: how far the classifier's output is from the
+nearest decision boundary that matters to the site (see `certainty()`), so the queue can
+offer "least certain first".
 """
 
 from __future__ import annotations
@@ -28,6 +32,30 @@ WEIGHTS = {
 }
 
 
+def margin(scores: dict[str, float]) -> float:
+    """The classifier's own boundary: how far its top label leads the runner-up."""
+    top = sorted(scores.values(), reverse=True)
+    return top[0] - (top[1] if len(top) > 1 else 0.0)
+
+
+def certainty(scores: dict[str, float] | None, settings: dict[str, Any]) -> float | None:
+    """Smallest distance of the scores to a boundary that can change this comment's fate:
+    the top-two margin, each configured `auto_reject` threshold, and `auto_approve_below`
+    (against the risk) when pre-moderation is off. None without scores. Small = unsure."""
+    if not scores:
+        return None
+    distances = [margin(scores)]
+    for category, threshold in (settings.get("auto_reject") or {}).items():
+        if (p := scores.get(category)) is not None:
+            distances.append(abs(p - float(threshold)))
+    if not settings.get("premoderation", True):
+        # Scored against the threshold even when flags hold the comment back anyway: the
+        # measure is about the classifier, not about the other checks.
+        risk = max(scores.get(c, 0.0) for c in RISK_CATEGORIES)
+        distances.append(abs(risk - float(settings.get("auto_approve_below", 0.3))))
+    return round(min(distances), 4)
+
+
 def _outcome(status: str, priority: float, normalized: str, analysis: dict[str, Any],
              phase: str, reason: str, model_version: str | None,
              threshold: float | None = None) -> Outcome:
@@ -36,7 +64,8 @@ def _outcome(status: str, priority: float, normalized: str, analysis: dict[str, 
         if threshold is not None:
             analysis["decision"]["threshold"] = threshold
     return Outcome(status=status, priority=priority, normalized=normalized, analysis=analysis,
-                   decided_by=f"system:{phase}", reason=reason, model_version=model_version)
+                   decided_by=f"system:{phase}", reason=reason, model_version=model_version,
+                   certainty=analysis.get("certainty"))
 
 
 def decide(ctx: CommentContext, results: list[PhaseResult], normalized: str) -> Outcome:
@@ -57,6 +86,8 @@ def decide(ctx: CommentContext, results: list[PhaseResult], normalized: str) -> 
     risk = max((scores.get(c, 0.0) for c in RISK_CATEGORIES), default=0.0) if scores else None
     if risk is not None:
         analysis["risk"] = round(risk, 4)
+    if (sure := certainty(scores, settings)) is not None:
+        analysis["certainty"] = sure  # shown on the moderator's card, copied to the column
 
     for result in results:
         if result.decision is not None and result.decision.status in _AUTOMATIC:
