@@ -5,9 +5,9 @@
 Drops and recreates the schema in that database (default: a throwaway SQLite file), stores
 --comments pending comments (100,000 by default) over two sites, signs a moderator in and
 times the server's answer (Flask test client: routing, queries, template) for the first
-page, a flag-filtered page, a text search and an author filter; prints p50/p95. Before the
-pages it times the bare "least certain first" query (the page has no such order yet) for one
-site, two sites and all sites, and prints its PostgreSQL plans.
+page, a flag-filtered page, a text search, an author filter, an article filter and the
+"least certain first" order; prints p50/p95. Before the pages it times the bare "least
+certain first" query for one site, two sites and all sites, and prints its PostgreSQL plans.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ def main() -> int:
             conn.execute(text("VACUUM ANALYZE comments"))
 
     # The order the queue will offer as "least certain first": timed as a bare query (whole
-    # rows, as a page loads them) until service/review.py has it; then add its URL to `pages`.
+    # rows, as a page loads them), apart from the page's own cost.
     least_certain = {
         "least certain, 1 site": least_certain_query(site_ids[:1]),
         "least certain, 2 sites": least_certain_query(site_ids),
@@ -155,6 +155,8 @@ def time_pages(url: str, tmp: Path, redis_url: str, requests: int) -> None:
         "text search": "/review?q=lê lợi",
         "author filter": "/review?author=r42@example.vn",
         "page 20, oldest first": "/review?order=oldest&page=20",
+        "least certain first": "/review?order=uncertain",
+        "article filter": "/review?article_id=1",
     }
     print(f"{'page':24s} {'p50 ms':>8s} {'p95 ms':>8s}")
     for label, path in pages.items():

@@ -180,6 +180,11 @@ def _queue_query(tab: str, filters: Filters, order: str):  # noqa: ANN202
     if order == "oldest" or tab not in ("pending", "flagged"):
         return query.order_by(Comment.received_at.desc() if tab in (
             "approved", "rejected", "auto_rejected") else Comment.received_at, Comment.id)
+    if order == "uncertain":
+        # Closest to a decision boundary first (read off ix_comments_pending_certainty);
+        # comments the classifier did not score come last.
+        return query.order_by(Comment.certainty.asc().nulls_last(), Comment.received_at,
+                              Comment.id)
     return query.order_by(Comment.priority.desc(), Comment.received_at, Comment.id)
 
 

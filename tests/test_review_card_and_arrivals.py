@@ -139,3 +139,30 @@ def test_arrivals_input_and_scope(ui, resources) -> None:  # noqa: ANN001, F811
     # A naive time is read as UTC; other tabs get counts only.
     r = c.get("/review/arrivals?tab=approved&since=2026-01-01T00:00:00")
     assert r.status_code == 200 and r.json["items"] == [] and "approved" in r.json["counts"]
+
+
+def test_least_certain_first(ui, resources, sessions) -> None:  # noqa: ANN001, F811
+    app, keys = ui
+    key = keys["a"][1]
+    ids = [post(app, key, resources, text) for text in (
+        "Bài viết rất hữu ích, cảm ơn tác giả",
+        "Vay tiền nhanh lãi thấp, ib zalo 0912 345 678",
+        "may thang nay ngu vl",
+        "Chính quyền cần xem lại cách làm này",
+    )]
+    with sessions() as s:
+        rows = {c.id: c for c in s.scalars(select(Comment).where(Comment.id.in_(ids)))}
+        assert all(rows[i].certainty is not None for i in ids)  # all scored by the model
+        assert all(rows[i].analysis["certainty"] == rows[i].certainty for i in ids)
+        rows[ids[3]].certainty = None  # as if the classifier had failed on it
+        s.commit()
+        certainty = {i: rows[i].certainty for i in ids}
+    c = app.test_client()
+    login(c, "bientap_a")
+    html = c.get("/review?order=uncertain").get_data(as_text=True)
+    shown = [int(x) for x in re.findall(r'name="ids" value="(\d+)"', html)]
+    scored = sorted(ids[:3], key=lambda i: certainty[i])
+    assert shown == [*scored, ids[3]]  # least certain first, unscored last
+    assert 'value="uncertain" selected' in html
+    card = c.get(f"/review/{scored[0]}").get_data(as_text=True)
+    assert f'data-certainty="{certainty[scored[0]]}"' in card
