@@ -238,3 +238,71 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     sites: Mapped[list[Site]] = relationship(secondary=user_sites)
+
+
+class AuditEntry(Base):
+    """An administrator's change (site settings and keys, users, word lists, training data,
+    models): who changed what, when, and the values before and after."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_target", "target_type", "target_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(50))  # e.g. site.settings, user.disable
+    target_type: Mapped[str] = mapped_column(String(30))  # site | user | word | model | ...
+    target_id: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class TrainingOverride(Base):
+    """An admin's correction of the example a moderator's decision implies: another label,
+    or left out of training altogether."""
+
+    __tablename__ = "training_overrides"
+
+    comment_id: Mapped[int] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), primary_key=True)
+    label: Mapped[str | None] = mapped_column(String(20))  # NULL keeps the derived label
+    excluded: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str | None] = mapped_column(String(500))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class TrainingExample(Base):
+    """A labelled text an admin imported (CSV/JSONL) to train on beside the decisions."""
+
+    __tablename__ = "training_examples"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    label: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str | None] = mapped_column(String(200))  # the imported file's name
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"))
+    excluded: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class TrainingRun(Base):
+    """One retraining job: its stage and progress for the live page, then its outcome."""
+
+    __tablename__ = "training_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # queued | running | succeeded | failed
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    stage: Mapped[str | None] = mapped_column(String(50))
+    progress: Mapped[float] = mapped_column(Float, default=0.0)  # 0..1
+    message: Mapped[str | None] = mapped_column(String(1000))
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    version: Mapped[str | None] = mapped_column(String(64))  # the registered model
+    task_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
