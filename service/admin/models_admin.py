@@ -23,8 +23,10 @@ from service.admin import audit, bp, section
 from service.errors import APIError
 from service.model_compare import (
     DEFAULT_RECENT,
+    ModelLoadError,
     base_sets,
     compare,
+    load_version,
     parse_since,
     recent_decisions,
     shadow_agreement,
@@ -34,6 +36,10 @@ from service.model_pictures import confusion_picture, pr_picture
 from service.storage import Site
 
 section("admin.models", _l("Models"))
+
+# Evaluating both models on all base files takes ~8 s when nothing is cached yet: the page
+# computes what fits in this time and says what a reload will add.
+PAGE_BUDGET_SECONDS = 3.0
 
 
 def _registry() -> Registry:
@@ -46,6 +52,15 @@ def _known_version(reg: Registry, version: str) -> str:
     except (KeyError, ValueError):
         raise APIError(404, _("There is no model version %(v)s.", v=version)) from None
     return version
+
+
+def _loadable(reg: Registry, version: str) -> None:
+    # Workers keep the old model when a new one fails to load; better not to promote it.
+    try:
+        load_version(reg, version)
+    except ModelLoadError as e:
+        raise APIError(409, _("Version %(v)s cannot be loaded (%(error)s); nothing changed.",
+                              v=version, error=str(e))) from None
 
 
 def _site_arg(source: dict[str, str]) -> Site | None:
@@ -180,6 +195,7 @@ def promote(version: str):  # noqa: ANN201
     if _already(state, site, version):
         flash(_("%(v)s is already active there; nothing changed.", v=version), "ok")
         return redirect(url_for("admin.models"))
+    _loadable(reg, version)
     scope = _scope_name(site)
     entry = audit("model.promote", "model", version, {"scope": scope})
     db.session().flush()  # a database failure stops here, before the registry changes
@@ -219,6 +235,7 @@ def rollback():  # noqa: ANN201
         raise APIError(409, _("There is no earlier version to roll back to."))
     _check_expected(request.form, "expect", _pointer(state, site))
     _check_expected(request.form, "target", target)
+    _loadable(reg, target or _follows(state, site))
     scope = _scope_name(site)
     entry = audit("model.rollback", "model", target or DEFAULT_VERSION, {"scope": scope})
     db.session().flush()
@@ -241,6 +258,7 @@ def shadow_start(version: str):  # noqa: ANN201
     if (state["global"] or DEFAULT_VERSION) == version:
         raise APIError(400, _("This version is already active globally; a shadow must be "
                               "another version."))
+    _loadable(reg, version)
     entry = audit("model.shadow", "model", version, {})
     db.session().flush()
     old = reg.set_shadow(version)
@@ -294,15 +312,22 @@ def compare_page(version: str):  # noqa: ANN201
         return render_template("admin/models/compare.html", version=version, against=None,
                                versions=versions, active=active, sets=[],
                                shadow=shadow, shadow_figures=shadow_figures, seconds=0,
-                               recent=0, left_out=0, available=0, base_missing=False)
+                               recent=0, left_out=0, available=0, base_missing=False,
+                               pending=[])
     n = current_app.config.get("MODEL_COMPARE_RECENT", DEFAULT_RECENT)
     t0 = time.perf_counter()
     trained = [t for v in (version, against) if (t := trained_until(_info(reg, v)))]
     sets = [recent_decisions(db.session(), n, trained=trained)]
     base = base_sets()
     sets += base
-    results = compare(reg, version, against, sets,
-                      cache_client=current_app.extensions.get("vimod.redis"))
+    try:
+        results = compare(reg, version, against, sets,
+                          cache_client=current_app.extensions.get("vimod.redis"),
+                          budget=current_app.config.get("MODEL_COMPARE_BUDGET_SECONDS",
+                                                        PAGE_BUDGET_SECONDS))
+    except ModelLoadError as e:
+        raise APIError(409, _("Version %(v)s cannot be loaded (%(error)s).", v=e.version,
+                              error=str(e))) from None
     pictures = {r.key: {"a": {"confusion": confusion_picture(r.a.report),
                               "pr": pr_picture(r.a.curves, r.labels)},
                         "b": {"confusion": confusion_picture(r.b.report),
@@ -313,6 +338,8 @@ def compare_page(version: str):  # noqa: ANN201
                            pictures=pictures, shadow=shadow, shadow_figures=shadow_figures,
                            seconds=time.perf_counter() - t0, recent=len(sets[0]),
                            left_out=sets[0].left_out, available=sets[0].available,
+                           pending=[d.title for d in sets if len(d) and d.key not in
+                                    {r.key for r in results}],
                            base_missing=not base)
 
 

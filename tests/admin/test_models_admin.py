@@ -211,6 +211,34 @@ def test_promote_bad_input_is_a_clear_4xx(ui, registry, sessions) -> None:  # no
     assert registry.active_version() == DEFAULT_VERSION and audits(sessions) == []
 
 
+def test_a_version_that_does_not_load_is_refused_not_a_500(
+        ui, registry, sessions, tmp_path, monkeypatch) -> None:  # noqa: ANN001, F811
+    app, _ = ui
+    (tmp_path / "vispam_dev.csv").write_text("Comment,Label\nVay tiền nhanh,1\nHay quá,0\n",
+                                             "utf-8")
+    monkeypatch.setenv("VIMOD_BASE_DATA", str(tmp_path))   # something to evaluate on
+    c = admin_client(app)
+    token = csrf(c.get("/admin/models").get_data(as_text=True))
+    c.post(f"/admin/models/{TWO}/promote", data={"csrf_token": token, "expect": ""})
+    c.post(f"/admin/models/{DEFAULT_VERSION}/promote", data={"csrf_token": token,
+                                                             "expect": TWO})
+    (registry.path_of(FULL) / "weights.npz").write_bytes(b"truncated")
+    (registry.path_of(TWO) / "vocab.json.gz").write_bytes(b"not gzip")
+    n = len(audits(sessions))
+    for path, data in [(f"/admin/models/{FULL}/promote", {"expect": DEFAULT_VERSION}),
+                       (f"/admin/models/{FULL}/shadow", {}),
+                       ("/admin/models/pointer/rollback", {"expect": DEFAULT_VERSION,
+                                                           "target": TWO})]:
+        r = c.post(path, data={"csrf_token": token, **data})
+        assert r.status_code == 409, path
+        assert "cannot be loaded" in r.get_data(as_text=True)
+    r = c.get(f"/admin/models/{FULL}")
+    assert r.status_code == 409 and "cannot be loaded" in r.get_data(as_text=True)
+    assert registry.active_version() == DEFAULT_VERSION and registry.shadow() is None
+    assert len(audits(sessions)) == n
+    assert c.get("/admin/models").status_code == 200
+
+
 # --- roll back, make active ------------------------------------------------------------------
 
 def test_rollback_and_make_active_on_an_earlier_version(ui, registry, sessions) -> None:  # noqa: ANN001, F811
@@ -351,18 +379,22 @@ def test_compare_page(ui, registry, resources, sessions, redis_client) -> None: 
     for cid, a, b in zip(ids, full, default, strict=True):
         assert (f'href="/review/{cid}"' in section) == (a != b)
 
-    # cached per (model, data): a second view does not run the model (its weights are
+    # cached per (model, comment): a second view does not run the model (its weights are
     # broken now, and the page still renders the same figures)
     keys_cached = redis_client.keys("vimod:model-eval:*")
     assert len(keys_cached) == 2 and all(redis_client.ttl(k) > 0 for k in keys_cached)
     (registry.path_of(FULL) / "weights.npz").write_bytes(b"broken")
     again = c.get(f"/admin/models/{FULL}").get_data(as_text=True)
     assert again.split('data-set="decisions"')[1].split("</details>")[0] == section
-    # a new decision changes the data: a fresh evaluation of the (still intact) default
+    # a new decision: only that comment is scored (by the intact default; TWO is new)
+    (default_key,) = redis_client.keys(f"vimod:model-eval:{DEFAULT_VERSION}:*")
+    assert redis_client.hlen(default_key) == 1 + len(ids)   # the labels + one per comment
     cid = post_comment(app, keys["a"][1], resources, "Cảm ơn báo đã đưa tin kịp thời")
     decide(sessions, cid, "clean")
-    assert c.get(f"/admin/models/{TWO}").status_code == 200
-    assert len(redis_client.keys("vimod:model-eval:*")) == 4
+    html = c.get(f"/admin/models/{TWO}").get_data(as_text=True)
+    assert f"The {len(ids) + 1} most recent moderator decisions" in html
+    assert len(redis_client.keys("vimod:model-eval:*")) == 3
+    assert redis_client.hlen(default_key) == 2 + len(ids)
 
 
 def test_compare_against_and_relabelled_decisions(ui, registry, resources, sessions) -> None:  # noqa: ANN001, F811
@@ -445,6 +477,29 @@ def test_compare_on_the_base_evaluation_files(ui, registry, tmp_path, monkeypatc
     assert "base:victsd_valid.csv" not in html   # not on this machine
 
 
+def test_compare_page_stays_within_its_time_budget(
+        ui, registry, resources, sessions, tmp_path, monkeypatch) -> None:  # noqa: ANN001, F811
+    """What does not fit in the budget is named, and computed by a later view."""
+    app, keys = ui
+    _decisions(app, keys, resources, sessions)
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "vispam_dev.csv").write_text(
+        "Comment,Label\nGiao hàng nhanh\u002c cẩn thận,0\nVay tiền nhanh ib zalo,1\n", "utf-8")
+    monkeypatch.setenv("VIMOD_BASE_DATA", str(base))
+    c = admin_client(app)
+    app.config["MODEL_COMPARE_BUDGET_SECONDS"] = 0
+    html = c.get(f"/admin/models/{FULL}").get_data(as_text=True)
+    assert 'data-set="decisions"' in html and 'data-set="base:vispam_dev.csv"' not in html
+    assert "ViSpamReviews dev" in html.split("data-pending>")[1]
+    app.config["MODEL_COMPARE_BUDGET_SECONDS"] = 60
+    assert 'data-set="base:vispam_dev.csv"' in c.get(f"/admin/models/{FULL}").get_data(
+        as_text=True)
+    app.config["MODEL_COMPARE_BUDGET_SECONDS"] = 0   # cached now: shown at no cost
+    html = c.get(f"/admin/models/{FULL}").get_data(as_text=True)
+    assert 'data-set="base:vispam_dev.csv"' in html and "data-pending" not in html
+
+
 def test_compare_active_version_against_what_it_replaced(ui, registry, sessions) -> None:  # noqa: ANN001, F811
     app, _ = ui
     registry.promote(FULL)
@@ -481,7 +536,8 @@ def test_compare_counts_and_curves(registry, redis_client) -> None:  # noqa: ANN
     changed = EvalSet("decisions", "recent", texts, gold[:-1] + ["spam"], data.refs)
     assert changed.fingerprint != data.fingerprint
     (third,) = compare(registry, FULL, TWO, [changed], cache_client=redis_client)
-    assert not third.a.cached
+    assert third.a.cached and third.b.cached     # a relabel needs no model run
+    assert third.a.right == first.a.right - (a[-1] == "clean") + (a[-1] == "spam")
     # without Redis it still works (computed every time)
     (plain,) = compare(registry, FULL, TWO, [data], cache_client=None)
     assert plain.a.report == first.a.report
