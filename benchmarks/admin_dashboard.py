@@ -1,0 +1,173 @@
+"""Admin dashboard time with a large history:
+
+    .venv/bin/python benchmarks/admin_dashboard.py --database-url postgresql://…/vimod_bench
+
+Drops and recreates the schema in that database (default: a throwaway SQLite file), stores
+--comments comments (100,000 by default) over two sites and the last 30 days — pending,
+decided by moderators, decided automatically, most scored by one of three model versions —
+with their audit rows (the pipeline's and the moderators'), signs an admin in and times the
+server's answer for the dashboard (all sites, and one site), and each of its queries alone;
+prints p50/p95 in ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import insert, select, text  # noqa: E402
+
+from service import dashboard_stats as stats  # noqa: E402
+from service.accounts import create_site, create_user  # noqa: E402
+from service.app import create_app  # noqa: E402
+from service.config import Settings  # noqa: E402
+from service.embedded_redis import EmbeddedRedis  # noqa: E402
+from service.storage import (  # noqa: E402
+    Article,
+    Comment,
+    ModerationAction,
+    make_engine,
+    make_session_factory,
+)
+from service.storage.migrate import recreate, upgrade  # noqa: E402
+from service.storage.tables import utcnow  # noqa: E402
+
+STATUSES = [("pending", 10), ("approved", 50), ("rejected", 20), ("auto_approved", 10),
+            ("auto_rejected", 10)]
+REASONS = ["spam", "offensive", "hate", "duplicate", "off_topic", "spam: quảng cáo"]
+MODERATORS = ["lan", "minh", "hoa", "tuan", "quantri"]
+
+
+def report(label: str, fn, repeat: int) -> None:  # noqa: ANN001
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    times.sort()
+    print(f"{label:34s} {statistics.median(times):8.1f} {times[int(len(times) * 0.95) - 1]:8.1f}")
+
+
+def seed(sessions, n: int) -> int:  # noqa: ANN001
+    rnd = random.Random(11)
+    now = utcnow()
+    with sessions() as s:
+        sites = [create_site(s, f"Báo {i}").site for i in range(2)]
+        create_user(s, "quantri", "admin", "mat-khau-dai")
+        articles = [Article(site_id=sites[i % 2].id, external_id=f"a{i}", title=f"Tin {i}")
+                    for i in range(200)]
+        s.add_all(articles)
+        s.commit()
+        statuses = [st for st, weight in STATUSES for _ in range(weight)]
+        next_id = 1
+        for chunk in range(0, n, 5000):
+            comments, actions = [], []
+            for i in range(chunk, min(chunk + 5000, n)):
+                article = articles[i % len(articles)]
+                status = rnd.choice(statuses)
+                received = now - timedelta(minutes=rnd.randrange(30 * 24 * 60))
+                analysed = received + timedelta(seconds=1)
+                scored = rnd.random() < 0.95
+                top = rnd.choice(["clean"] * 6 + ["spam", "offensive", "hate"])
+                scores = {c: (0.7 if c == top else 0.1) for c in stats.CATEGORIES}
+                decided = None if status == "pending" else (
+                    analysed if status.startswith("auto") else
+                    min(now, analysed + timedelta(minutes=rnd.randrange(600))))
+                comments.append(dict(
+                    id=next_id, site_id=article.site_id, article_id=article.id,
+                    author_name=f"Độc giả {i}", author_email=f"r{i % 5000}@example.vn",
+                    body_original=f"Ý kiến số {i}", body_normalized=f"Ý kiến số {i}",
+                    status=status, received_at=received, analysed_at=analysed,
+                    decided_at=decided, enqueued_at=received, enqueue_count=1,
+                    analysis={"flags": [], **({"scores": scores, "phases": {"classifier": {
+                        "label": top, "model_version": "v1"}}} if scored else {})},
+                    model_version=rnd.choice(["v1", "v2", "v3"]) if scored else None))
+                first = status if status.startswith("auto") else "pending"
+                actions.append(dict(comment_id=next_id, actor="system:policy",
+                                    from_status="received", to_status=first,
+                                    created_at=analysed))
+                if status in ("approved", "rejected"):
+                    actions.append(dict(
+                        comment_id=next_id, actor=rnd.choice(MODERATORS), user_id=None,
+                        from_status="pending", to_status=status, created_at=decided,
+                        reason=rnd.choice(REASONS) if status == "rejected" else None))
+                next_id += 1
+            s.execute(insert(Comment), comments)
+            s.execute(insert(ModerationAction), actions)
+            s.commit()
+        return sites[0].id
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url")
+    parser.add_argument("--comments", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=20)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="vimod-dashboard-"))
+    url = args.database_url or f"sqlite:///{tmp / 'dashboard.db'}"
+    if url.startswith("postgresql"):
+        recreate(url)
+    else:
+        upgrade(url)
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    started = time.perf_counter()
+    site_id = seed(sessions, args.comments)
+    with sessions() as s:
+        n_actions = s.scalar(select(ModerationAction.id).order_by(
+            ModerationAction.id.desc()).limit(1))
+    print(f"stored {args.comments} comments and {n_actions} audit rows in "
+          f"{time.perf_counter() - started:.0f} s ({engine.dialect.name})")
+    if url.startswith("postgresql"):
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+
+    redis_server = EmbeddedRedis(tmp / "redis").start()
+    app = create_app(Settings(instance=tmp / "instance", database_url=url,
+                              redis_url=redis_server.url, secret_key="bench",
+                              secure_cookies=False))
+    client = app.test_client()
+    html = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+    client.post("/login", data={"username": "quantri", "password": "mat-khau-dai",
+                                "csrf_token": token})
+    print(f"{'':34s} {'p50 ms':>8s} {'p95 ms':>8s}")
+    for label, path in (("page, all sites", "/admin/dashboard"),
+                        ("page, one site", f"/admin/dashboard?site={site_id}")):
+        def get(path: str = path) -> None:
+            r = client.get(path)
+            assert r.status_code == 200, (path, r.status_code)
+
+        report(label, get, args.requests)
+    window = stats.Window.ending(utcnow())
+    queries = {
+        "pending per site": lambda s: stats.pending_by_site(s),
+        "decisions per moderator per day": lambda s: stats.decisions_per_moderator(s, window),
+        "decisions per day (automatic)": lambda s: stats.decisions_per_day(s, window),
+        "overrides per model version": lambda s: stats.override_rates(
+            s, utcnow() - timedelta(days=stats.OVERRIDE_DAYS)),
+    }
+    for label, query in queries.items():
+        def run(query=query) -> None:  # noqa: ANN001
+            with sessions() as s:
+                query(s)
+
+        report(label, run, args.requests)
+    redis_server.stop()
+    engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
