@@ -79,6 +79,13 @@ def run_dev() -> int:
             "-Q", "moderation,maintenance", "--concurrency", "2", "--loglevel", "INFO",
             "--hostname", "vimod-dev@%h",
         ],
+        # Retraining on a worker of its own (one run at a time, a fresh process per run,
+        # at a lower CPU priority): moderation never waits behind training.
+        "trainer": [
+            py, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", "training",
+            "--concurrency", "1", "--prefetch-multiplier", "1", "--max-tasks-per-child", "1",
+            "--loglevel", "INFO", "--hostname", "vimod-trainer@%h",
+        ],
         "beat": [
             py, "-m", "celery", "-A", "workers.celery_app", "beat", "--loglevel", "INFO",
             "--schedule", str(settings.instance / "celerybeat-schedule"),

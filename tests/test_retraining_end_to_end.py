@@ -228,3 +228,37 @@ def test_killed_training_worker_leaves_a_stale_run(stack, sessions) -> None:  # 
     assert registry.versions() == [out["version"]]
     with sessions() as s:
         assert s.get(TrainingRun, out["id"]).status == "succeeded"
+
+
+def test_vimod_dev_runs_a_training_worker(tmp_path: Path) -> None:
+    """`vimod dev` starts a worker on the training queue beside the moderation one: a run
+    queued with `vimod model retrain --wait` against it succeeds."""
+    import re
+
+    from service.embedded_redis import free_port
+
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
+    env.update(VIMOD_INSTANCE=str(tmp_path / "instance"), VIMOD_PORT=str(free_port()),
+               VIMOD_BASE_DATA=str(tmp_path / "no-base-data"), PYTHONPATH=str(ROOT),
+               VIMOD_MODEL_REGISTRY=str(tmp_path / "registry"), PYTHONUNBUFFERED="1")
+    log_path = tmp_path / "dev.log"
+    with open(log_path, "wb") as log:
+        dev = subprocess.Popen([sys.executable, "-m", "service", "dev"], env=env, cwd=tmp_path,
+                               stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while "vimod running" not in log_path.read_text(errors="replace"):
+            assert time.monotonic() < deadline and dev.poll() is None, log_path.read_text()
+            time.sleep(0.3)
+        redis_url = re.search(r"embedded Redis on (\S+)", log_path.read_text()).group(1)
+        done = subprocess.run([sys.executable, "-m", "service", "model", "retrain", "--wait",
+                               "--json", "--timeout", "90"], env={**env, "REDIS_URL": redis_url},
+                              cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr + log_path.read_text(errors="replace")
+        out = json.loads(done.stdout)
+        assert out["status"] == "succeeded"
+        assert Registry(tmp_path / "registry").versions() == [out["version"]]
+        assert "vimod-trainer@" in log_path.read_text(errors="replace")
+    finally:
+        dev.send_signal(signal.SIGINT)
+        assert dev.wait(30) == 0
