@@ -41,7 +41,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import TextIO
 
-from sqlalchemy import func, not_, or_, select
+from sqlalchemy import ColumnElement, Subquery, and_, case, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from service.storage import (
@@ -52,8 +52,9 @@ from service.storage import (
     TrainingOverride,
 )
 
-__all__ = ["COLUMNS", "Decision", "Example", "decisions", "label_for", "training_set",
-           "write_csv", "write_jsonl"]
+__all__ = ["COLUMNS", "EXAMPLE_COLUMNS", "Decision", "Example", "current_decisions",
+           "decisions", "label_for", "label_sql", "training_set", "write_csv",
+           "write_examples_csv", "write_examples_jsonl", "write_jsonl"]
 
 # Reject reasons (service.moderation.REJECT_REASONS) that name a content category.
 _REJECT_LABELS = {"spam": "spam", "offensive": "offensive", "hate": "hate"}
@@ -74,6 +75,28 @@ def label_for(to_status: str, reason: str | None) -> str | None:
     if to_status == CommentStatus.rejected:
         return _REJECT_LABELS.get(_reason_code(reason) or "")
     return None
+
+
+def label_sql(to_status: ColumnElement[str], reason: ColumnElement[str | None]
+              ) -> ColumnElement[str | None]:
+    """:func:`label_for` as a SQL expression (to filter and count by label in the database);
+    tests/test_training_set.py checks that both agree on every reject reason."""
+    rejected_as = [
+        (and_(to_status == CommentStatus.rejected,
+              or_(reason == code, reason.like(f"{code}:%"))), label)
+        for code, label in _REJECT_LABELS.items()]
+    return case((to_status == CommentStatus.approved, "clean"), *rejected_as, else_=None)
+
+
+def current_decisions() -> Subquery:
+    """(comment_id, action_id): each comment's latest action by a person. Join it to the
+    action and keep ``to_status == Comment.status`` for decisions that still stand."""
+    action = ModerationAction
+    # A person: the user id, or, once the user is deleted (user_id SET NULL), an actor
+    # that is not one of the pipeline's "system:<phase>" names.
+    human = or_(action.user_id.is_not(None), not_(action.actor.startswith("system:")))
+    return (select(action.comment_id, func.max(action.id).label("action_id"))
+            .where(human).group_by(action.comment_id).subquery())
 
 
 def _reason_code(reason: str | None) -> str | None:
@@ -117,11 +140,7 @@ def decisions(session: Session, site_id: int | None = None,
     decision first; ``since`` keeps decisions made at or after it (a date: midnight UTC).
     Streams from the database in batches of :data:`BATCH` rows."""
     action = ModerationAction
-    # A person: the user id, or, once the user is deleted (user_id SET NULL), an actor
-    # that is not one of the pipeline's "system:<phase>" names.
-    human = or_(action.user_id.is_not(None), not_(action.actor.startswith("system:")))
-    latest = (select(action.comment_id, func.max(action.id).label("action_id"))
-              .where(human).group_by(action.comment_id).subquery())
+    latest = current_decisions()
     stmt = (
         select(Comment.id, Comment.site_id, Comment.body_original, action.to_status,
                action.reason, action.edited_body, action.actor, action.created_at)
@@ -212,3 +231,31 @@ def training_set(session: Session, site_id: int | None = None,
         yield Example(text=unicodedata.normalize("NFC", row.text), label=row.label,
                       source="import", ref=row.id, site_id=row.site_id,
                       at=_iso(row.created_at))
+
+
+EXAMPLE_COLUMNS = ("text", "label", "source", "ref", "site_id", "at")
+
+
+def write_examples_jsonl(rows: Iterable[Example], fh: TextIO) -> Counter[str]:
+    """:func:`training_set` as JSON lines (the columns of :data:`EXAMPLE_COLUMNS`);
+    returns the label counts."""
+    counts: Counter[str] = Counter()
+    for row in rows:
+        fh.write(json.dumps(asdict(row), ensure_ascii=False) + "\n")
+        counts[row.label] += 1
+    return counts
+
+
+def write_examples_csv(rows: Iterable[Example], fh: TextIO, header: bool = True
+                       ) -> Counter[str]:
+    """:func:`training_set` as CSV (``header=False`` continues a file written in parts);
+    ``vimod model train --data FILE --text-column text --label-column label`` reads it."""
+    counts: Counter[str] = Counter()
+    writer = csv.writer(fh)
+    if header:
+        writer.writerow(EXAMPLE_COLUMNS)
+    for row in rows:
+        d = asdict(row)
+        writer.writerow(["" if d[c] is None else d[c] for c in EXAMPLE_COLUMNS])
+        counts[row.label] += 1
+    return counts
