@@ -34,19 +34,24 @@ GENERATION_KEY = "vimod:wordlists:generation"
 
 
 class PhraseError(ValueError):
-    """Why a phrase cannot be an entry (an English msgid; the caller translates it)."""
+    """Why a phrase cannot be an entry: `code` is one of "multiline", "empty", "too_long",
+    "unknown_list" (the admin console words each in the reader's language)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
 
 
 def prepare_phrase(raw: str) -> str:
     """The phrase as stored: the matcher's canonical form (so "Đ.M" and "đm" are one
     entry). Raises PhraseError for empty, over-long or control-character input."""
     if any(unicodedata.category(c) == "Cc" for c in raw):
-        raise PhraseError("An entry must be one line of text.")
+        raise PhraseError("multiline")
     phrase = canonical_phrase(raw)
     if not phrase:
-        raise PhraseError("Enter a word or phrase (letters, not only punctuation).")
+        raise PhraseError("empty")
     if len(phrase) > MAX_PHRASE_LENGTH:
-        raise PhraseError("An entry may have at most 200 characters.")
+        raise PhraseError("too_long")
     return phrase
 
 
@@ -86,7 +91,7 @@ def add_entry(session: Session, site_id: int | None, kind: str, raw: str,
               accent_insensitive: bool, user_id: int | None) -> WordListEntry:
     """Add (not commit) one entry; PhraseError or DuplicateEntry when it cannot be."""
     if kind not in KINDS:
-        raise PhraseError("Unknown list.")
+        raise PhraseError("unknown_list")
     phrase = prepare_phrase(raw)
     duplicate = find_duplicate(scope_entries(session, site_id), phrase)
     if duplicate is not None:
@@ -123,7 +128,7 @@ def import_lines(session: Session, site_id: int | None, kind: str, text: str,
     """Add (not commit) every new entry of a one-entry-per-line text; `accent_insensitive`
     applies to every line (lines marked with "~" ignore marks anyway)."""
     if kind not in KINDS:
-        raise PhraseError("Unknown list.")
+        raise PhraseError("unknown_list")
     report = ImportReport()
     existing = scope_entries(session, site_id)
     for line, loose in parse_lines(text):

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from service import charts, db
 from service import dashboard_stats as stats
 from service.admin import bp, section
+from service.errors import APIError
 from service.storage import Site
 from service.storage.tables import utcnow
 
@@ -58,7 +59,8 @@ def dashboard():  # noqa: ANN201
     site = None
     if raw:
         if not raw.isdigit() or len(raw) > 12:
-            abort(400)
+            raise APIError(400, _("The site must be given by its number."),
+                           fields={"site": raw[:50]})
         site = session.get(Site, int(raw))
         if site is None:
             abort(404)

@@ -19,6 +19,7 @@ from models.wordlists import BANNED, SUSPECT, WordMatcher, builtin_entries
 from service import db
 from service import wordlists as lists
 from service.admin import audit, bp, section
+from service.errors import APIError
 from service.review import highlight
 from service.storage import Site, User, WordListEntry
 from service.storage.tables import utcnow
@@ -26,6 +27,13 @@ from service.storage.tables import utcnow
 section("admin.wordlists", _l("Word lists"))
 
 KIND_LABELS = {BANNED: _l("Banned"), SUSPECT: _l("Suspect")}
+PHRASE_ERRORS = {
+    "multiline": _l("An entry must be one line of text."),
+    "empty": _l("Enter a word or phrase (letters, not only punctuation)."),
+    "too_long": _l("An entry may have at most %(num)d characters.",
+                   num=lists.MAX_PHRASE_LENGTH),
+    "unknown_list": _l("Unknown list: choose banned or suspect."),
+}
 SOURCE_LABELS = {"builtin": _l("Shipped list"), "global": _l("Global list")}
 PAGE_SIZE = 100
 MAX_TEST_LENGTH = 10000
@@ -50,7 +58,7 @@ def _scope(raw: str | None) -> Scope:
     if raw in ("", "global"):
         return Scope(None)
     if not raw.isdigit() or len(raw) > 12:
-        abort(400)
+        raise APIError(400, _("The site must be given by its number."), fields={"site": raw[:50]})
     site = db.session().get(Site, int(raw))
     if site is None:
         abort(404)
@@ -60,7 +68,7 @@ def _scope(raw: str | None) -> Scope:
 def _kind(raw: str | None) -> str:
     kind = raw or BANNED
     if kind not in lists.KINDS:
-        abort(400)
+        raise APIError(400, str(PHRASE_ERRORS["unknown_list"]), fields={"kind": kind[:50]})
     return kind
 
 
@@ -129,7 +137,7 @@ def wordlists_add():  # noqa: ANN201
         session.commit()
     except lists.PhraseError as exc:
         session.rollback()
-        return _page(scope, kind, 400, add_error=_(str(exc)), phrase=raw[:500],
+        return _page(scope, kind, 400, add_error=PHRASE_ERRORS[exc.code], phrase=raw[:500],
                      accent_insensitive=loose)
     except (lists.DuplicateEntry, IntegrityError) as exc:
         session.rollback()

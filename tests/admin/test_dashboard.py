@@ -243,6 +243,8 @@ def test_bad_input_and_access(ui) -> None:  # noqa: ANN001, F811
     for query, status in (("?site=abc", 400), ("?site=999999", 404), ("?site=-1", 400)):
         r = c.get(URL + query)
         assert r.status_code == status and r.mimetype == "text/html"
+    assert "The site must be given by its number." in c.get(URL + "?site=abc").get_data(
+        as_text=True)
     assert c.get(URL + "?site=").status_code == 200
     m = app.test_client()
     login(m, "bientap_a")

@@ -129,7 +129,9 @@ def test_duplicates_and_bad_input_refused_and_nothing_changes(ui, sessions) -> N
     assert c.post(f"{URL}/add", data={"csrf_token": t, "kind": "banned", "phrase": "x",
                                       "site": "abc"}).status_code == 400
     assert c.post(f"{URL}/add", data={"kind": "banned", "phrase": "x"}).status_code == 400
-    assert c.get(f"{URL}?kind=nope").status_code == 400
+    r = c.get(f"{URL}?kind=nope")
+    assert r.status_code == 400 and r.mimetype == "text/html"
+    assert "Unknown list: choose banned or suspect." in r.get_data(as_text=True)
     assert c.get(f"{URL}?site=424242").status_code == 404
     assert (rows(sessions), len(audit_rows(sessions))) == before
     # The same phrase in another scope is a separate entry.
