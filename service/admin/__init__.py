@@ -64,5 +64,5 @@ def _admin_nav() -> dict[str, Any]:
 from service.admin import dashboard, wordlists  # noqa: E402, F401, I001
 from service.admin import models_admin  # noqa: E402, F401
 from service.admin import sites, users  # noqa: E402, F401
-from service.admin import training_data  # noqa: E402, F401
+from service.admin import thresholds, training_data  # noqa: E402, F401
 from service.admin import retrain  # noqa: E402, F401
