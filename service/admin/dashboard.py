@@ -69,8 +69,9 @@ def dashboard():  # noqa: ANN201
     window = stats.Window.ending(now)
 
     pending = stats.pending_by_site(session)
-    people = stats.decisions_per_moderator(session, window, site_id)
-    days = stats.decisions_per_day(session, window, site_id)
+    counts = stats.decision_counts(session, window, site_id)
+    people = stats.decisions_per_moderator(counts)
+    days = stats.decisions_per_day(counts, window)
     versions = stats.override_rates(session, now - timedelta(days=stats.OVERRIDE_DAYS), site_id)
 
     pending_chart = charts.horizontal_bars(

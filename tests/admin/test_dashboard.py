@@ -45,11 +45,13 @@ class Seeder:
         self.article_id = article.id
 
     def comment(self, status: str, received: datetime, decided: datetime | None = None,
-                version: str | None = None, analysis: dict | None = None) -> Comment:
+                version: str | None = None, analysis: dict | None = None,
+                flags: str | None = None) -> Comment:
         c = Comment(site_id=self.site_id, article_id=self.article_id, author_name="Lan",
                     author_email="lan@example.vn", body_original="Ý kiến của bạn đọc",
                     status=status, received_at=received, analysed_at=received,
-                    decided_at=decided, model_version=version, analysis=analysis)
+                    decided_at=decided, model_version=version, analysis=analysis,
+                    flags=flags)
         self.s.add(c)
         self.s.flush()
         return c
@@ -105,6 +107,12 @@ def test_figures_from_sql(ui, sessions) -> None:  # noqa: ANN001, F811
         a.decided(CommentStatus.auto_rejected, "system:wordlists", midnight + timedelta(hours=1))
         a.decided(CommentStatus.auto_approved, "system:policy", midnight + timedelta(hours=1))
         a.decided(CommentStatus.auto_approved, "system:policy", midnight + timedelta(hours=2))
+        # An automatic rejection a moderator reversed: both decisions were made.
+        reversed_ = a.decided(CommentStatus.auto_rejected, "system:classifier",
+                              midnight + timedelta(hours=1))
+        a.action(reversed_, "bientap_a", CommentStatus.approved, midnight + timedelta(hours=2),
+                 user_id=mod, from_status=CommentStatus.auto_rejected)
+        reversed_.status = CommentStatus.approved
         undone = a.decided(CommentStatus.pending, "bientap_a", midnight + timedelta(hours=3),
                            "undo", user_id=mod)
         undone.decided_at = None
@@ -121,21 +129,23 @@ def test_figures_from_sql(ui, sessions) -> None:  # noqa: ANN001, F811
         age = pending["Báo A"].age(utcnow())
         assert timedelta(hours=5) <= age < timedelta(hours=5, minutes=1)
 
-        people = stats.decisions_per_moderator(s, window)
-        assert [(p.actor, p.total) for p in people] == [("bientap_a", 3), ("quantri", 1)]
+        counts = stats.decision_counts(s, window)
+        people = stats.decisions_per_moderator(counts)
+        assert [(p.actor, p.total) for p in people] == [("bientap_a", 4), ("quantri", 1)]
         lan = people[0]
-        assert lan.approved == {yesterday: 1, today: 1} and lan.rejected == {today: 1}
-        only_a = stats.decisions_per_moderator(s, window, site_a)
+        assert lan.approved == {yesterday: 1, today: 2} and lan.rejected == {today: 1}
+        only_a = stats.decisions_per_moderator(stats.decision_counts(s, window, site_a))
         assert [p.actor for p in only_a] == ["bientap_a"]
 
-        days = {d.day: d for d in stats.decisions_per_day(s, window)}
+        days = {d.day: d for d in stats.decisions_per_day(counts, window)}
         assert len(days) == 14
         assert (days[today].auto_approved, days[today].auto_rejected,
-                days[today].approved, days[today].rejected) == (2, 1, 2, 1)
-        assert days[today].automatic_rate == 3 / 6
+                days[today].approved, days[today].rejected) == (2, 2, 3, 1)
+        assert days[today].automatic_rate == 4 / 8
         assert days[yesterday].automatic_rate == 0.0
         assert days[window.days[0]].automatic_rate is None  # nothing decided that day
-        assert stats.decisions_per_day(s, window, site_b)[-1].by_moderators == 1
+        assert stats.decisions_per_day(stats.decision_counts(s, window, site_b),
+                                       window)[-1].by_moderators == 1
 
 
 def test_overrides_per_model_version(ui, sessions) -> None:  # noqa: ANN001, F811
@@ -157,7 +167,14 @@ def test_overrides_per_model_version(ui, sessions) -> None:  # noqa: ANN001, F81
         decided(CommentStatus.rejected, "clean", "duplicate")       # says nothing: apart
         decided(CommentStatus.rejected, "hate", "hate", version="v2")  # agrees
         decided(CommentStatus.approved, "offensive", seeder=b)      # site B: approved, flagged
-        # The classifier phase's stored top label is read first.
+        # The model's flag in the flags column is what it said; without the column (older
+        # rows), the classifier phase's stored label, else the scores.
+        flagged = a.comment(CommentStatus.approved, now, now, version="v2",
+                            analysis=scores("clean"), flags=" phone spam ")
+        a.action(flagged, "bientap_a", CommentStatus.approved, now)
+        not_flagged = a.comment(CommentStatus.rejected, now, now, version="v2",
+                                analysis=scores("spam"), flags=" link ")
+        a.action(not_flagged, "bientap_a", CommentStatus.rejected, now, "offensive")
         a.decided(CommentStatus.approved, "bientap_a", now, version="v2",
                   analysis={"phases": {"classifier": {"label": "hate"}}})
         # Scored but not decided by a person; and a comment no model scored.
@@ -184,8 +201,9 @@ def test_overrides_per_model_version(ui, sessions) -> None:  # noqa: ANN001, F81
                 v1.other_category, v1.other_reasons) == (8, 5, 2, 1, 1, 1)
         assert v1.override_rate == 3 / 5
         v2 = versions["v2"]
-        assert (v2.scored, v2.decided, v2.approved_flagged, v2.other_reasons) == (3, 2, 1, 1)
-        assert v2.override_rate == 0.5
+        assert (v2.scored, v2.decided, v2.approved_flagged, v2.rejected_clean,
+                v2.other_reasons) == (5, 4, 2, 1, 1)
+        assert v2.override_rate == 3 / 4
         v1_a = {v.version: v for v in stats.override_rates(s, since, site_a)}["v1"]
         assert (v1_a.decided, v1_a.approved_flagged) == (4, 1)
 
