@@ -55,10 +55,15 @@ class _Tok:
 
 
 def canonical_word(word: str) -> str:
-    w = word.lower()
-    if any(c.isalpha() for c in w):
-        w = w.translate(_LEET)
-    return _INNER.sub("", w)
+    lower = word.lower()
+    w = lower.translate(_LEET) if any(c.isalpha() for c in lower) else lower
+    w = _INNER.sub("", w)
+    if w == lower:
+        return w
+    # A digit read as a letter or a dropped separator can leave punctuation at the edge
+    # ("đm)_") or a syllable whose tone mark is not where normalize() puts it ("h0à" →
+    # "hoà" → "hòa"): tidy both, so a text and an entry stored in this form always meet.
+    return normalize(_EDGE.sub("", w))
 
 
 def _tokens(text: str) -> list[_Tok]:

@@ -9,8 +9,11 @@ import re
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from models.wordlists import BANNED, Entry, WordMatcher, builtin_entries, canonical_phrase
 from service.accounts import create_site
 from service.storage import AuditEntry, Comment, CommentStatus, WordListEntry
 from service.wordlists import GENERATION_KEY
@@ -61,6 +64,27 @@ def entries_table(html: str) -> str:
 def alert(html: str) -> str | None:
     found = re.search(r'class="flash error" role="alert">([^<]+)<', html)
     return found.group(1) if found else None
+
+
+# Vietnamese letters, look-alike digits and signs, separators, brackets, spaces.
+_TEXT = st.text(alphabet="aăâđeêioôơuưy ÁÀẢÃẠấầẩẫậĐđíìỉĩịóòỏõọớờởỡợúùủũụứừửữự"
+                         "!@$|013457.-_*'()<>, ", min_size=1, max_size=24)
+
+
+@settings(max_examples=300, deadline=None)
+@given(phrase=_TEXT, text=_TEXT)
+def test_stored_form_matches_what_the_typed_entry_matches(phrase: str, text: str) -> None:
+    """Storing an entry in its canonical form changes nothing the matcher finds."""
+    stored = canonical_phrase(phrase)
+    assert canonical_phrase(stored) == stored
+    typed = WordMatcher([Entry(phrase, BANNED)]).find(text)
+    kept = WordMatcher([Entry(stored, BANNED)]).find(text)
+    assert [(m.start, m.end) for m in typed] == [(m.start, m.end) for m in kept]
+
+
+def test_shipped_entries_are_already_canonical_forms_of_themselves() -> None:
+    for entry in builtin_entries():
+        assert canonical_phrase(canonical_phrase(entry.phrase)) == canonical_phrase(entry.phrase)
 
 
 def test_admins_only(ui, sessions) -> None:  # noqa: ANN001, F811
