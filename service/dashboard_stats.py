@@ -222,7 +222,6 @@ class VersionOverrides:
     rejected_clean: int = 0         # model: clean; moderator: rejected as spam/offensive/hate
     other_category: int = 0         # both not clean, different categories (not an override)
     other_reasons: int = 0          # rejected for reasons that name no category (left out)
-    by_top: dict[tuple[str, str], int] = field(default_factory=dict)  # (model, moderator)
 
     @property
     def overridden(self) -> int:
@@ -303,7 +302,6 @@ def override_rates(session: Session, since: datetime,
             v.other_reasons += n
             continue
         v.decided += n
-        v.by_top[(model, label)] = v.by_top.get((model, label), 0) + n
         if model != "clean" and label == "clean":
             v.approved_flagged += n
         elif model == "clean" and label != "clean":
