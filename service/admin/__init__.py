@@ -61,8 +61,12 @@ def _admin_nav() -> dict[str, Any]:
     return {"admin_sections": SECTIONS}
 
 
-from service.admin import dashboard, wordlists  # noqa: E402, F401, I001
-from service.admin import models_admin  # noqa: E402, F401
-from service.admin import sites, users  # noqa: E402, F401
-from service.admin import thresholds, training_data  # noqa: E402, F401
+# Import order is the navigation order (each module calls section() when imported).
+from service.admin import dashboard  # noqa: E402, F401, I001
+from service.admin import sites  # noqa: E402, F401
+from service.admin import users  # noqa: E402, F401
+from service.admin import wordlists  # noqa: E402, F401
+from service.admin import training_data  # noqa: E402, F401
 from service.admin import retrain  # noqa: E402, F401
+from service.admin import models_admin  # noqa: E402, F401
+from service.admin import thresholds  # noqa: E402, F401
