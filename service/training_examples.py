@@ -13,9 +13,11 @@ Rows are keyed ``d:<comment id>`` (decisions) and ``i:<imported row id>``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import heapq
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import (
@@ -24,25 +26,21 @@ from sqlalchemy import (
     case,
     false,
     func,
-    literal,
-    null,
     or_,
     select,
-    union_all,
     update,
 )
 from sqlalchemy.orm import Session
 
 from service.storage import (
     Comment,
-    CommentStatus,
     ModerationAction,
     TrainingExample,
     TrainingOverride,
     User,
 )
 from service.storage.tables import utcnow
-from service.training_labels import current_decisions, label_for, label_sql
+from service.training_labels import label_for, label_sql, standing_decision
 
 LABELS = ("clean", "spam", "offensive", "hate")
 SOURCES = ("decision", "import")
@@ -99,27 +97,28 @@ class Row:
         return self.label is not None and not self.excluded
 
 
-def _decision_rows(f: ExampleFilter, by_label: bool = True) -> Select:
+# The list is read newest first by primary key (the order decisions and imports were made),
+# so a page walks the keys' indexes and stops: no sort or aggregate over the whole history.
+
+def _effective() -> tuple[ColumnElement[str | None], ColumnElement[bool]]:
+    """(effective label, excluded) of a decision row joined to its override."""
+    derived = label_sql(ModerationAction.to_status, ModerationAction.reason)
+    return (func.coalesce(func.nullif(TrainingOverride.label, ""), derived),
+            func.coalesce(TrainingOverride.excluded, false()))
+
+
+def _decisions(f: ExampleFilter, *columns: Any, by_label: bool = True) -> Select:
+    """``columns`` of each standing decision the filter keeps (FROM the action, its comment and
+    its override)."""
     action, override = ModerationAction, TrainingOverride
-    latest = current_decisions()
-    derived = label_sql(action.to_status, action.reason)
-    effective = func.coalesce(func.nullif(override.label, ""), derived)
-    excluded = func.coalesce(override.excluded, false())
-    stmt = (
-        select(literal("decision").label("source"), Comment.id.label("ref"),
-               Comment.site_id.label("site_id"), Comment.body_original.label("text"),
-               derived.label("derived_label"), override.label.label("override_label"),
-               effective.label("label"), excluded.label("excluded"),
-               action.to_status.label("action"), action.reason.label("reason"),
-               action.actor.label("moderator"), action.created_at.label("at"),
-               null().label("file"), override.note.label("note"))
-        .select_from(Comment)
-        .join(latest, latest.c.comment_id == Comment.id)
-        .join(action, action.id == latest.c.action_id)
-        .outerjoin(override, override.comment_id == Comment.id)
-        .where(action.to_status == Comment.status,
-               action.to_status.in_((CommentStatus.approved, CommentStatus.rejected)))
-    )
+    effective, excluded = _effective()
+    only_excluded = by_label and f.excluded is True
+    stmt = select(*columns).select_from(action).join(Comment, Comment.id == action.comment_id)
+    # excluded ones all have an override: an inner join lets the database start from the
+    # (few) overrides instead of walking every decision
+    stmt = (stmt.join if only_excluded else stmt.outerjoin)(
+        override, override.comment_id == action.comment_id)
+    stmt = stmt.where(standing_decision(action, Comment))
     if f.site_id is not None:
         stmt = stmt.where(Comment.site_id == f.site_id)
     if f.moderator:
@@ -135,29 +134,19 @@ def _decision_rows(f: ExampleFilter, by_label: bool = True) -> Select:
             stmt = stmt.where(effective.is_(None))
         elif f.label:
             stmt = stmt.where(effective == f.label)
-        if f.excluded is True:
-            stmt = stmt.where(override.excluded.is_(True))
-        elif f.excluded is False:
-            stmt = stmt.where(or_(override.excluded.is_(None), override.excluded.is_(False)))
+        if f.excluded is not None:
+            stmt = stmt.where(excluded.is_(f.excluded))
     return stmt
 
 
-def _import_rows(f: ExampleFilter, by_label: bool = True) -> Select:
+def _imports(f: ExampleFilter, *columns: Any, by_label: bool = True) -> Select:
     ex = TrainingExample
-    stmt = (
-        select(literal("import").label("source"), ex.id.label("ref"), ex.site_id.label("site_id"),
-               ex.text.label("text"), null().label("derived_label"),
-               null().label("override_label"), ex.label.label("label"),
-               ex.excluded.label("excluded"), null().label("action"), null().label("reason"),
-               User.username.label("moderator"), ex.created_at.label("at"),
-               ex.source.label("file"), null().label("note"))
-        .select_from(ex).outerjoin(User, User.id == ex.created_by)
-    )
+    stmt = select(*columns).select_from(ex)
     if f.site_id is not None:
         # as in training_set(): a site trains on its own imports and the global ones
         stmt = stmt.where(or_(ex.site_id == f.site_id, ex.site_id.is_(None)))
     if f.moderator:
-        stmt = stmt.where(User.username == f.moderator)
+        stmt = stmt.where(ex.created_by.in_(select(User.id).where(User.username == f.moderator)))
     if f.since is not None:
         stmt = stmt.where(ex.created_at >= f.since)
     if f.until is not None:
@@ -183,27 +172,78 @@ def _contains(q: str, *columns: Any) -> ColumnElement[bool]:
         func.lower(col).contains(needle, autoescape=True), col.contains(q, autoescape=True))))
 
 
-def _union(f: ExampleFilter, by_label: bool = True):  # noqa: ANN202
-    parts = [build(f, by_label) for source, build in
-             (("decision", _decision_rows), ("import", _import_rows))
-             if f.source in (None, source) and not (f.file and source == "decision")]
-    return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("examples")
+def _sources(f: ExampleFilter) -> tuple[bool, bool]:
+    """Which lists the filter reads: (decisions, imports)."""
+    return (f.source in (None, "decision") and not f.file, f.source in (None, "import"))
 
 
 def page(session: Session, f: ExampleFilter, number: int, size: int) -> list[Row]:
-    """One page, newest first; only that page's rows leave the database."""
-    u = _union(f)
-    stmt = (select(u).order_by(u.c.at.desc(), u.c.source, u.c.ref.desc())
-            .offset((number - 1) * size).limit(size))
-    return [_row(r) for r in session.execute(stmt)]
+    """One page, newest first; only that page's keys and rows leave the database."""
+    with_decisions, with_imports = _sources(f)
+    skip = (number - 1) * size
+    if with_decisions and with_imports:
+        # two ordered key lists merged by time: each is read up to the end of this page
+        d = _decisions(f, ModerationAction.id, ModerationAction.created_at).order_by(
+            ModerationAction.id.desc()).limit(skip + size)
+        i = _imports(f, TrainingExample.id, TrainingExample.created_at).order_by(
+            TrainingExample.id.desc()).limit(skip + size)
+        merged = heapq.merge((("d", k, at) for k, at in session.execute(d)),
+                             (("i", k, at) for k, at in session.execute(i)),
+                             key=lambda key: key[2], reverse=True)
+        keys = [(kind, k) for kind, k, _ in islice(merged, skip, skip + size)]
+    elif with_decisions:
+        keys = [("d", k) for k in session.scalars(_decisions(f, ModerationAction.id).order_by(
+            ModerationAction.id.desc()).offset(skip).limit(size))]
+    else:
+        keys = [("i", k) for k in session.scalars(_imports(f, TrainingExample.id).order_by(
+            TrainingExample.id.desc()).offset(skip).limit(size))]
+    rows = {**_decision_details(session, [k for kind, k in keys if kind == "d"]),
+            **_import_details(session, [k for kind, k in keys if kind == "i"])}
+    return [rows[key] for key in keys]
 
 
-def _row(r: Any) -> Row:
-    at = r.at
-    return Row(source=r.source, ref=r.ref, site_id=r.site_id, text=r.text,
-               derived_label=r.derived_label, override_label=r.override_label or None,
-               label=r.label or None, excluded=bool(r.excluded), action=r.action,
-               reason=r.reason, moderator=r.moderator, at=at, file=r.file, note=r.note)
+def _decision_details(session: Session, action_ids: list[int]) -> dict[tuple[str, int], Row]:
+    if not action_ids:
+        return {}
+    action, override = ModerationAction, TrainingOverride
+    effective, excluded = _effective()
+    stmt = (select(action.id, Comment.id, Comment.site_id, Comment.body_original,
+                   label_sql(action.to_status, action.reason), override.label, effective,
+                   excluded, action.to_status, action.reason, action.actor,
+                   action.created_at, override.note)
+            .select_from(action).join(Comment, Comment.id == action.comment_id)
+            .outerjoin(override, override.comment_id == action.comment_id)
+            .where(action.id.in_(action_ids)))
+    return {("d", aid): Row("decision", ref, site, text, derived, over or None, label or None,
+                            bool(exc), status, reason, actor, at, None, note)
+            for aid, ref, site, text, derived, over, label, exc, status, reason, actor, at, note
+            in session.execute(stmt)}
+
+
+def _import_details(session: Session, ids: list[int]) -> dict[tuple[str, int], Row]:
+    if not ids:
+        return {}
+    ex = TrainingExample
+    stmt = (select(ex.id, ex.site_id, ex.text, ex.label, ex.excluded, User.username,
+                   ex.created_at, ex.source)
+            .select_from(ex).outerjoin(User, User.id == ex.created_by).where(ex.id.in_(ids)))
+    return {("i", ref): Row("import", ref, site, text, None, None, label, bool(exc), None, None,
+                            who, at, file, None)
+            for ref, site, text, label, exc, who, at, file in session.execute(stmt)}
+
+
+def scored_decisions(session: Session, site_id: int | None, since: datetime,
+                     categories: tuple[str, ...]) -> Iterator[tuple[Any, ...]]:
+    """(comment id, effective label, model version, p(category) for each of ``categories``)
+    of every decision retraining would learn from (labelled, not excluded: the decisions of
+    training_set()) made at or after ``since``, whose comment the classifier scored.
+    Streamed."""
+    effective, _ = _effective()
+    scores = [Comment.analysis[("scores", c)].as_float() for c in categories]
+    stmt = _decisions(ExampleFilter(site_id=site_id, since=since, excluded=False),
+                      Comment.id, effective, Comment.model_version, *scores
+                      ).where(effective.is_not(None), *(p.is_not(None) for p in scores))
+    yield from session.execute(stmt.execution_options(yield_per=1000))
 
 
 @dataclass
@@ -233,12 +273,21 @@ class Counts:
 
 
 def counts(session: Session, f: ExampleFilter) -> Counts:
-    u = _union(f, by_label=False)
-    stmt = select(u.c.label, u.c.excluded, func.count()).group_by(u.c.label, u.c.excluded)
+    with_decisions, with_imports = _sources(f)
     cells: dict[tuple[str | None, bool], int] = {}
-    for label, excluded, n in session.execute(stmt):
-        key = (label or None, bool(excluded))
-        cells[key] = cells.get(key, 0) + n
+    queries = []
+    if with_decisions:
+        effective, excluded = _effective()
+        queries.append(_decisions(f, effective, excluded, func.count(), by_label=False)
+                       .group_by(effective, excluded))
+    if with_imports:
+        ex = TrainingExample
+        queries.append(_imports(f, ex.label, ex.excluded, func.count(), by_label=False)
+                       .group_by(ex.label, ex.excluded))
+    for query in queries:
+        for label, excluded, n in session.execute(query):
+            key = (label or None, bool(excluded))
+            cells[key] = cells.get(key, 0) + n
     return Counts(cells)
 
 
@@ -343,14 +392,11 @@ def apply(session: Session, op: str, keys: list[tuple[str, int]], user_id: int |
 def _standing_labels(session: Session, comment_ids: list[int]) -> dict[int, str | None]:
     """comment id → the label its standing decision implies (None: no label), for the
     comments whose current status is a moderator's decision."""
-    latest = current_decisions()
     action = ModerationAction
     rows = session.execute(
-        select(Comment.id, action.to_status, action.reason)
-        .join(latest, latest.c.comment_id == Comment.id)
-        .join(action, action.id == latest.c.action_id)
-        .where(Comment.id.in_(comment_ids), action.to_status == Comment.status,
-               action.to_status.in_((CommentStatus.approved, CommentStatus.rejected))))
+        select(action.comment_id, action.to_status, action.reason)
+        .join(Comment, Comment.id == action.comment_id)
+        .where(action.comment_id.in_(comment_ids), standing_decision(action, Comment)))
     return {cid: label_for(status, reason) for cid, status, reason in rows}
 
 

@@ -39,10 +39,10 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
-from typing import TextIO
+from typing import Any, TextIO
 
-from sqlalchemy import ColumnElement, Subquery, and_, case, func, not_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Subquery, and_, case, exists, func, not_, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from service.storage import (
     Comment,
@@ -53,8 +53,8 @@ from service.storage import (
 )
 
 __all__ = ["COLUMNS", "EXAMPLE_COLUMNS", "Decision", "Example", "current_decisions",
-           "decisions", "label_for", "label_sql", "training_set", "write_csv",
-           "write_examples_csv", "write_examples_jsonl", "write_jsonl"]
+           "decisions", "human", "label_for", "label_sql", "standing_decision", "training_set",
+           "write_csv", "write_examples_csv", "write_examples_jsonl", "write_jsonl"]
 
 # Reject reasons (service.moderation.REJECT_REASONS) that name a content category.
 _REJECT_LABELS = {"spam": "spam", "offensive": "offensive", "hate": "hate"}
@@ -88,15 +88,29 @@ def label_sql(to_status: ColumnElement[str], reason: ColumnElement[str | None]
     return case((to_status == CommentStatus.approved, "clean"), *rejected_as, else_=None)
 
 
+def human(action: Any) -> ColumnElement[bool]:
+    """The action was a person's: the user id, or, once the user is deleted (user_id SET
+    NULL), an actor that is not one of the pipeline's "system:<phase>" names."""
+    return or_(action.user_id.is_not(None), not_(action.actor.startswith("system:")))
+
+
+def standing_decision(action: Any, comment: Any) -> ColumnElement[bool]:
+    """True for the action that is its comment's standing decision — the rows
+    :func:`decisions` yields — as a row condition (no later action by a person; it still
+    holds), so a query can walk the actions' primary key and stop after a page."""
+    later = aliased(ModerationAction)
+    return and_(human(action), action.to_status.in_(_DECISIONS),
+                action.to_status == comment.status,
+                ~exists().where(later.comment_id == action.comment_id, later.id > action.id,
+                                human(later)))
+
+
 def current_decisions() -> Subquery:
     """(comment_id, action_id): each comment's latest action by a person. Join it to the
     action and keep ``to_status == Comment.status`` for decisions that still stand."""
     action = ModerationAction
-    # A person: the user id, or, once the user is deleted (user_id SET NULL), an actor
-    # that is not one of the pipeline's "system:<phase>" names.
-    human = or_(action.user_id.is_not(None), not_(action.actor.startswith("system:")))
     return (select(action.comment_id, func.max(action.id).label("action_id"))
-            .where(human).group_by(action.comment_id).subquery())
+            .where(human(action)).group_by(action.comment_id).subquery())
 
 
 def _reason_code(reason: str | None) -> str | None:

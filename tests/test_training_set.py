@@ -19,6 +19,7 @@ from models.classifier.datasets import DataSpec, load_file
 from service import training_examples, training_labels
 from service.moderation import REJECT_REASONS
 from service.storage import (
+    Comment,
     CommentStatus,
     ModerationAction,
     TrainingExample,
@@ -140,9 +141,9 @@ def test_site_and_since(decided, sessions) -> None:  # noqa: ANN001, F811
     assert len(everything) == len(recent) + 2
 
 
-def test_thresholds_rely_on_decisions_first(decided, sessions, monkeypatch) -> None:  # noqa: ANN001, F811
-    """The thresholds page stops reading at the first imported row: every decision must have
-    come before it, also when the decisions span several database batches."""
+def test_decisions_first_then_imports_streamed(decided, sessions, monkeypatch) -> None:  # noqa: ANN001, F811
+    """Every decision before the first imported row, also when the decisions span several
+    database batches."""
     monkeypatch.setattr(training_labels, "BATCH", 2)
     add_imports(sessions, decided)
     with sessions() as s:
@@ -150,6 +151,31 @@ def test_thresholds_rely_on_decisions_first(decided, sessions, monkeypatch) -> N
     first_import = sources.index("import")
     assert set(sources[:first_import]) == {"decision"} and first_import == 9
     assert set(sources[first_import:]) == {"import"}
+
+
+def test_scored_decisions_are_training_sets_decisions(decided, sessions) -> None:  # noqa: ANN001, F811
+    """What the Thresholds page reads: the decisions training_set() yields (with the
+    corrections), with the classifier's stored scores."""
+    ids = decided
+    correct(sessions, **{str(ids["plain"]): ("spam", False), str(ids["spam"]): (None, True),
+                         str(ids["off_topic"]): ("hate", False)})
+    since = datetime.now(UTC) - timedelta(days=1)
+    with sessions() as s:
+        expected = {e.ref: e.label for e in training_set(s, since=since)
+                    if e.source == "decision"}
+        got = list(training_examples.scored_decisions(s, None, since, ("spam", "hate")))
+        stored = {c.id: c for c in s.scalars(select(Comment).where(Comment.id.in_(expected)))}
+    assert {cid: label for cid, label, *_ in got} == expected
+    for cid, _label, version, spam, hate in got:
+        assert version == stored[cid].model_version == "default"
+        assert (spam, hate) == (stored[cid].analysis["scores"]["spam"],
+                                stored[cid].analysis["scores"]["hate"])
+    with sessions() as s:
+        only_b = list(training_examples.scored_decisions(s, ids["_other_site"], since,
+                                                         ("spam",)))
+        later = list(training_examples.scored_decisions(
+            s, None, datetime.now(UTC) + timedelta(minutes=1), ("spam",)))
+    assert [row[0] for row in only_b] == [ids["other_site"]] and later == []
 
 
 REASONS = [None, "", "edited", "undo", "spammy", "spam:", "hate:x",
@@ -184,6 +210,13 @@ def test_admin_list_agrees_with_training_set(decided, sessions) -> None:  # noqa
         assert counts.used() == len(expected) and counts.matching(f) == len(listed)
         for label in ("clean", "spam", "offensive", "hate"):
             assert counts.used(label) == sum(1 for e in expected if e[2] == label)
+    # pages of 3 (decisions and imports merged by time) make up the whole list
+    with sessions() as s:
+        everything = training_examples.page(s, training_examples.ExampleFilter(), 1, 1000)
+        pages = [training_examples.page(s, training_examples.ExampleFilter(), n, 3)
+                 for n in range(1, len(everything) // 3 + 2)]
+    assert [r.key for p in pages for r in p] == [r.key for r in everything]
+    assert [r.source for r in everything] == ["import"] * 5 + ["decision"] * 14  # newest first
     # every standing decision is listed, also the ones without a label
     with sessions() as s:
         listed = training_examples.page(s, training_examples.ExampleFilter(source="decision"),

@@ -1,19 +1,16 @@
 """Admin console: thresholds. For one site (or all) and a window of recent decisions, how the
 auto-reject rule of a category and the auto-approve rule would have fared against what the
-moderators decided (effective labels: service/training_labels.training_set, with admins'
+moderators decided (the labels retraining uses: training_set()'s decisions, with admins'
 corrections), a suggested threshold for a target precision, and a button that writes it
 into the site's settings (the keys workers/pipeline/policy.py reads). The arithmetic is in
 service/thresholds.py."""
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections import Counter
-from dataclasses import dataclass
 from datetime import timedelta
-from itertools import islice
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -23,54 +20,45 @@ from sqlalchemy.orm import Session
 
 from service import db
 from service import thresholds as calc
+from service import training_examples as examples
 from service.admin import audit, bp, section
+from service.admin.sites import POLICY_DEFAULTS
 from service.auth import safe_next
 from service.errors import APIError
-from service.storage import Comment, Site
+from service.storage import Site
 from service.storage.tables import utcnow
-from service.training_labels import training_set
 
 section("admin.thresholds", _l("Thresholds"))
 
 CATEGORY_NAMES = {"spam": _l("spam"), "offensive": _l("offensive"), "hate": _l("hate")}
 DEFAULTS = {"days": 30, "target": 99, "support": 20}
-ID_BATCH = 500
 
 
-@dataclass(frozen=True, slots=True)
-class Sample:
-    scores: dict[str, float]
+class Sample(NamedTuple):
     label: str                 # the effective label of the moderator's decision
-    model_version: str | None
+    spam: float                # the classifier's probabilities (calc.RISK_CATEGORIES)
+    offensive: float
+    hate: float
+
+    @property
+    def risk(self) -> float:   # calc.risk(): the highest of the three
+        return max(self.spam, self.offensive, self.hate)
 
 
 def samples(session: Session, site_id: int | None, days: int,
             model_version: str | None = None) -> tuple[list[Sample], Counter[str]]:
-    """The comments the classifier scored and a moderator decided (with a content label)
-    in the last ``days``; and how many of them each model version scored (before the
-    ``model_version`` filter, for the page's choice)."""
+    """The comments the classifier scored and a moderator decided in the last ``days``, with
+    the labels retraining would use (service.training_examples.scored_decisions); and how
+    many of them each model version scored (before the ``model_version`` filter, for the
+    page's choice)."""
     since = utcnow() - timedelta(days=days)
-    labels: dict[int, str] = {}
-    # training_set yields the decisions first, then the imported rows (not scored: stop)
-    with contextlib.closing(training_set(session, site_id=site_id, since=since)) as examples:
-        for example in examples:
-            if example.source != "decision":
-                break
-            labels[example.ref] = example.label
-    columns = [Comment.analysis[("scores", c)].as_float() for c in calc.RISK_CATEGORIES]
     found: list[Sample] = []
     versions: Counter[str] = Counter()
-    ids = iter(labels)
-    while chunk := list(islice(ids, ID_BATCH)):
-        rows = session.execute(select(Comment.id, Comment.model_version, *columns)
-                               .where(Comment.id.in_(chunk)))
-        for comment_id, version, *scores in rows:
-            if any(p is None for p in scores):
-                continue            # not scored (classifier off, or the analysis failed)
-            versions[version or "?"] += 1
-            if model_version is None or version == model_version:
-                found.append(Sample(dict(zip(calc.RISK_CATEGORIES, scores, strict=True)),
-                                    labels[comment_id], version))
+    for _id, label, version, spam, offensive, hate in examples.scored_decisions(
+            session, site_id, since, calc.RISK_CATEGORIES):
+        versions[version or "?"] += 1
+        if model_version is None or version == model_version:
+            found.append(Sample(label, spam, offensive, hate))
     return found, versions
 
 
@@ -109,14 +97,14 @@ def thresholds():  # noqa: ANN201
     model = (request.args.get("model") or "").strip()[:64] or None
     found, versions = samples(session, site.id if site else None, days, model)
     target = target_pct / 100
-    reject = calc.reject_curve([(s.scores[category], s.label == category) for s in found])
-    approve = calc.approve_curve([(calc.risk(s.scores), s.label == "clean") for s in found])
+    reject = calc.reject_curve([(getattr(s, category), s.label == category) for s in found])
+    approve = calc.approve_curve([(s.risk, s.label == "clean") for s in found])
     suggested_reject = calc.suggest_reject(reject, target, support)
     suggested_approve = calc.suggest_approve(approve, target, support)
     current_reject = current_approve = None
     if site is not None:
         current_reject = (site.setting("auto_reject") or {}).get(category)
-        current_approve = site.setting("auto_approve_below")
+        current_approve = _approve_below(site)
     labels = Counter(s.label for s in found)
     return render_template(
         "admin/thresholds/index.html", site=site, category=category, days=days,
@@ -134,6 +122,12 @@ def thresholds():  # noqa: ANN201
                             suggested_approve.threshold if suggested_approve else None,
                             current_approve),
         back=request.full_path)
+
+
+def _approve_below(site: Site) -> float:
+    # never set: what the policy assumes
+    value = (site.settings or {}).get("auto_approve_below")
+    return POLICY_DEFAULTS["auto_approve_below"] if value is None else value
 
 
 _THRESHOLD = re.compile(r"0\.\d{1,2}")
@@ -175,7 +169,7 @@ def thresholds_apply():  # noqa: ANN201
         settings["auto_reject"] = rules
     else:
         key = "auto_approve_below"
-        before = site.setting("auto_approve_below")     # the default when never set
+        before = _approve_below(site)
         settings["auto_approve_below"] = value
     site.settings = settings
     audit("site.threshold", "site", site.id, {"setting": key, "before": before, "after": value})

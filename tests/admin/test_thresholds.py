@@ -219,6 +219,8 @@ def test_curves_match_an_independent_count(scored, sessions) -> None:  # noqa: A
     assert expected > scores[advert]["spam"]             # above the approved advert
     assert suggestion(html, "reject") == f"{expected:.2f}"
     assert suggestion(html, "approve") == "0.50"         # every risk below 0.5 was approved
+    approve_part = html.split('data-rule="approve"')[1]
+    assert "data-current-setting>0.3<" in approve_part   # never set: the policy's default
     # the chart: one point per threshold where precision is defined, the target line
     svg = html.split('data-rule="reject"')[1].split("</svg>")[0]
     precision = re.findall(r'points="([^"]+)" data-series="precision"', svg)

@@ -159,7 +159,7 @@ def test_list_shows_each_standing_decision_with_provenance(decided, sessions) ->
     assert r.status_code == 200
     # every standing decision, none of: the undone one, the pending one; newest first
     assert set(listed(html)) == keys_of(ids, *DECIDED)
-    assert listed(html)[-1] == f"d:{ids['chui']}"
+    assert (listed(html)[0], listed(html)[-1]) == (f"d:{ids['lac_de']}", f"d:{ids['khen']}")
     row = html.split(f'<tr data-key="d:{ids["chui"]}"')[1].split("</tr>")[0]
     assert "đm thằng viết bài này ngu vl" in row
     assert f'href="/review/{ids["chui"]}"' in row
@@ -522,7 +522,7 @@ def test_import_limits(decided, sessions) -> None:  # noqa: ANN001
 
 
 def test_pages_of_fifty(decided, sessions) -> None:  # noqa: ANN001
-    app, _ = decided
+    app, ids = decided
     c = admin_client(app)
     content = "text,label\n" + "".join(f"Ý kiến số {i:03d},clean\n" for i in range(120))
     assert upload(c, content.encode(), "nhieu.csv").status_code == 302
@@ -533,6 +533,13 @@ def test_pages_of_fifty(decided, sessions) -> None:  # noqa: ANN001
         assert f"120 examples · page {number} of 3" in html
     assert len(seen) == 120 == len(set(seen))
     assert c.get("/admin/training?source=import&page=4").status_code == 200
+    # decisions and imports together, newest first: the 120 imports, then the 10 decisions
+    pages = [listed(c.get(f"/admin/training?page={n}").get_data(as_text=True))
+             for n in (1, 2, 3)]
+    assert [len(p) for p in pages] == [50, 50, 30]
+    assert [k for p in pages for k in p] == seen + [
+        f"d:{ids[n]}" for n in reversed(("khen", "gop_y", "nfd", "xss", "site_b", "teencode",
+                                         "vay", "chui", "ghet", "lac_de"))]
 
 
 # --- export ---------------------------------------------------------------------------------
