@@ -103,13 +103,16 @@ def _site_arg(raw: str | None) -> int | None:
 
 
 def _date_arg(name: str) -> date | None:
+    """A YYYY-MM-DD date, or None (the caller refuses a non-empty value that is not one).
+    Years stay well inside datetime's range, as the day after and UTC shifts need."""
     raw = (request.args.get(name) or "").strip()
-    if not raw:
+    if not raw or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
         return None
     try:
-        return date.fromisoformat(raw) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw) else None
+        day = date.fromisoformat(raw)
     except ValueError:
         return None
+    return day if 1900 <= day.year <= 9000 else None
 
 
 def _vn_midnight(day: date) -> datetime:

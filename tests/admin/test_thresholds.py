@@ -369,3 +369,22 @@ def test_admins_only_and_csrf(scored, sessions) -> None:  # noqa: ANN001
     assert admin_client(app).post("/admin/thresholds/apply", data=form).status_code == 400
     with sessions() as s:
         assert "auto_reject" not in s.get(Site, data["a"]).settings
+
+
+def test_site_name_is_escaped(scored, sessions) -> None:  # noqa: ANN001
+    app, data = scored
+    xss = '<script>alert(1)</script><img src=x onerror=alert(2)>'
+    with sessions() as s:
+        s.get(Site, data["a"]).name = xss
+        s.commit()
+    c = admin_client(app)
+    page = f"/admin/thresholds?site={data['a']}&target=100&support=3"
+    html = c.get(page).get_data(as_text=True)
+    c.post("/admin/thresholds/apply", data={
+        "csrf_token": csrf(html), "rule": "reject", "category": "spam", "threshold": "0.99",
+        "site": str(data["a"]), "back": page})
+    r = c.get(page)
+    html = r.get_data(as_text=True)
+    assert "<script>alert(1)" not in html and "<img src=x" not in html
+    assert html.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 3   # select, setting, flash
+    assert "style=" not in html and "script-src 'self'" in r.headers["Content-Security-Policy"]

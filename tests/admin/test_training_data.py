@@ -218,7 +218,8 @@ def test_filters(decided, sessions) -> None:  # noqa: ANN001
 
 @pytest.mark.parametrize("query", [
     "label=bogus", "source=robot", "excluded=maybe", "from=2026-13-01", "to=01/02/2026",
-    "from=2026-03-05&to=2026-03-01", "site=abc", "page=0", "page=x",
+    "from=2026-03-05&to=2026-03-01", "site=abc", "page=0", "page=x", "from=0001-01-01",
+    "to=9999-12-31", "to=2026-02-30",
 ])
 def test_bad_filters_are_a_clear_400(decided, query: str) -> None:  # noqa: ANN001
     app, _ = decided
@@ -578,7 +579,7 @@ def test_export_is_the_effective_training_set(decided, sessions, tmp_path: Path)
     assert {r["site_id"] for r in rows} == {ids["_a"]}
     r = c.get("/admin/training/export?format=csv&from=2999-01-01")
     assert r.get_data(as_text=True).splitlines() == ["text,label,source,ref,site_id,at"]
-    for bad in ("format=xlsx", "from=hôm-qua", "site=x"):
+    for bad in ("format=xlsx", "from=hôm-qua", "site=x", "from=0001-01-01"):
         assert c.get(f"/admin/training/export?{bad}").status_code == 400
     # each streamed export gave its database connection back (none left in a transaction)
     assert app.extensions["vimod.engine"].pool.checkedout() == 0
