@@ -26,6 +26,7 @@ from service.storage import (
     TrainingExample,
     TrainingOverride,
 )
+from service.training_import import parse
 from service.training_labels import training_set
 from tests.helpers import headers, payload
 from tests.test_review import PASSWORD, XSS, csrf, login, ui  # noqa: F401
@@ -622,3 +623,20 @@ def test_base_data_box(decided, tmp_path: Path, monkeypatch) -> None:  # noqa: A
     assert "22,719" in vihsd and "research use only" in vihsd and "ViHSD" in vihsd
     assert "<code>2</code>→hate" in vihsd
     assert "44,492" in box and str(tmp_path) in box
+
+
+@pytest.mark.parametrize(("data", "fmt", "rows", "bad"), [
+    # Windows line ends, a BOM, a quoted record over two lines: lines counted as an editor does
+    ("\ufefftext,label\r\nMột,clean\r\n\"Hai\r\ndòng\",spam\r\n,hate\r\nBốn,xấu\r\n", "csv",
+     [(2, "Một", "clean"), (3, "Hai\r\ndòng", "spam")], [(5, "empty_text"), (6, "bad_label")]),
+    ('\ufeff{"text": "Một", "label": "clean"}\r\n\r\n{"text": 5, "label": "spam"}\n'
+     '{"label": "hate"}\n{"text": "Bốn \\u0000", "label": "hate"}\n'
+     '{"text": "\\ud800", "label": "hate"}\n', "jsonl",
+     [(1, "Một", "clean")], [(3, "not_text"), (4, "missing_value"), (5, "bad_character"),
+                             (6, "bad_character")]),
+])
+def test_parser_line_numbers(data: str, fmt: str, rows, bad) -> None:  # noqa: ANN001
+    parsed = parse(data.encode("utf-8", "surrogatepass"), fmt)
+    assert parsed.malformed is None
+    assert [(r.line, r.text, r.label) for r in parsed.rows] == rows
+    assert [(p.line, p.code) for p in parsed.bad] == bad
