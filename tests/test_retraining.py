@@ -621,6 +621,7 @@ def test_history_json_and_escaping(ui, sessions) -> None:  # noqa: ANN001, F811
                       message='boom <img src=x onerror=alert(2)>', finished_at=now)
     c = app.test_client()
     login(c, "quantri")
+    english(c)
     r = c.get("/admin/retrain")
     html = r.get_data(as_text=True)
     assert "<img src=x" not in html and "&lt;img src=x" in html   # the latest run's box

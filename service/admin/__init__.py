@@ -16,6 +16,9 @@ from service import db
 from service.storage import AuditEntry
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+# APIFlask reads this from every blueprint that has a before_request hook when it builds the
+# OpenAPI document; the console is not part of the public API.
+bp.enable_openapi = False  # type: ignore[attr-defined]
 
 
 @bp.before_request

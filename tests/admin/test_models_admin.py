@@ -91,8 +91,11 @@ def registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_models) -> Re
 
 
 def admin_client(app):  # noqa: ANN001, ANN201
+    """A signed-in admin client, in English (the assertions read the English msgids)."""
     c = app.test_client()
     assert login(c, "quantri").status_code == 302
+    c.post("/lang", data={"lang": "en", "next": "/admin",
+                          "csrf_token": csrf(c.get("/login").get_data(as_text=True))})
     return c
 
 

@@ -471,8 +471,11 @@ def test_the_last_active_admin_stays(ui, sessions) -> None:  # noqa: ANN001, F81
     assert r.status_code == 303
     c.post(f"{page}/access", data={"csrf_token": token(c, page), "role": "admin"})
     with app.test_request_context():
+        from flask import session as browser_session
+
         from service import db
 
+        browser_session["lang"] = "en"  # the assertion reads the English msgid
         session = db.session()
         login_user(signed_in_user(session.get(User, me)))
         session.get(User, me).is_active = False  # disabled by someone else meanwhile

@@ -41,6 +41,8 @@ def test_compare_pictures_then_promote_with_confirmation(
     page.fill("#password", PASSWORD)
     page.keyboard.press("Enter")
     page.wait_for_url("**/review")
+    with page.expect_navigation():  # the assertions read the English msgids
+        page.click("button[name=lang][value=en]")
 
     page.goto(f"/admin/models/{FULL}")
     decisions = page.locator('details[data-set="decisions"]')
