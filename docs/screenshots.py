@@ -1,11 +1,16 @@
-"""Regenerate the README's screenshots of the review queue and a comment card:
+"""Regenerate the README's screenshots: the review queue, a comment card, and the admin
+console (dashboard, a site's settings, training data, a retraining run, a model compared
+with the active one):
 
     .venv/bin/python docs/screenshots.py      (needs chromium: apt-get install chromium)
 
-Uses a throwaway SQLite database and Redis; comments go through the real pipeline."""
+Uses a throwaway SQLite database, Redis and model registry; comments go through the real
+pipeline, moderators decide some of them, and a small retraining run (base data capped at
+4,000 rows) trains in this process."""
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import threading
@@ -13,15 +18,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+TMP = Path(tempfile.mkdtemp(prefix="vimod-shots-"))
+# Before the imports: the registry's location is read from the environment.
+os.environ["VIMOD_MODEL_REGISTRY"] = str(TMP / "registry")
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
+from service import moderation, retraining  # noqa: E402
 from service.accounts import create_site, create_user  # noqa: E402
 from service.app import create_app  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.embedded_redis import EmbeddedRedis  # noqa: E402
-from service.storage import make_engine, make_session_factory  # noqa: E402
+from service.storage import Comment, make_engine, make_session_factory  # noqa: E402
 from service.storage.migrate import upgrade  # noqa: E402
 from workers.pipeline.resources import Resources  # noqa: E402
 from workers.tasks import process_comment_now  # noqa: E402
@@ -33,18 +42,30 @@ COMMENTS = [
     ("Phạm Thu", "Mong tỉnh sớm sửa con đường này, mùa mưa ngập nặng lắm ạ."),
     ("Hoàng Nam", "ko bít j lun, thủ tục này có dc làm online ko ạ?"),
 ]
+# Decided by the moderator before the screenshots (approve, or a reject reason), so the
+# dashboard and the training data have something to show.
+DECIDED = [
+    ("Đỗ Lan", "Cảm ơn phóng viên đã phản ánh kịp thời, mong các cấp vào cuộc", "approve"),
+    ("Vũ Bình", "Nhận làm bằng đại học giá rẻ, liên hệ 0987 654 321", "spam"),
+    ("Ngô Tú", "Thằng này ngu như bò, nói cũng không biết", "offensive"),
+    ("Bùi Hà", "Đường này sửa mãi không xong, dân khổ quá", "approve"),
+    ("Lý Quân", "Khuyến mãi lớn, mua 1 tặng 1, truy cập ngay shopgiare.vn", "spam"),
+    ("Đinh My", "Ý kiến hay, tôi đồng ý với tác giả", "approve"),
+]
 
 
 def main() -> None:
-    tmp = Path(tempfile.mkdtemp(prefix="vimod-shots-"))
+    tmp = TMP
     redis_server = EmbeddedRedis(tmp / "redis").start()
     url = f"sqlite:///{tmp / 'shots.db'}"
     upgrade(url)
     sessions = make_session_factory(make_engine(url))
     with sessions() as s:
         site = create_site(s, "Báo Điện tử Tỉnh")
-        create_user(s, "bientap", "moderator", "mat-khau-demo", [site.site.id])
+        moderator, _ = create_user(s, "bientap", "moderator", "mat-khau-demo", [site.site.id])
+        create_user(s, "quantri", "admin", "mat-khau-demo")
         s.commit()
+        moderator_id = moderator.id
     settings = Settings(instance=tmp / "instance", database_url=url, redis_url=redis_server.url,
                         secret_key="shots", secure_cookies=False)
     app = create_app(settings)
@@ -52,13 +73,31 @@ def main() -> None:
 
     resources = Resources(sessions, redis.Redis.from_url(redis_server.url))
     client = app.test_client()
-    ids = []
-    for name, body in COMMENTS:
+
+    posted: list[int] = []
+
+    def post(name: str, body: str) -> int:
         r = client.post("/api/v1/comments", headers={"X-Api-Key": site.api_key}, json={
             "article": {"id": "tin-1", "title": "Tỉnh đẩy nhanh chuyển đổi số năm 2026"},
-            "author": {"name": name, "email": f"{len(ids)}@example.vn"}, "body": body})
-        ids.append(r.json["id"])
-        process_comment_now(resources, ids[-1])
+            "author": {"name": name, "email": f"{len(posted)}@example.vn"}, "body": body})
+        posted.append(r.json["id"])
+        process_comment_now(resources, r.json["id"])
+        return r.json["id"]
+
+    with app.app_context(), sessions() as s:
+        for name, body, decision in DECIDED:
+            comment = s.get(Comment, post(name, body))
+            if decision == "approve":
+                moderation.approve(s, comment, moderator_id, "bientap")
+            else:
+                moderation.reject(s, comment, moderator_id, "bientap", decision)
+    ids = [post(name, body) for name, body in COMMENTS]
+    with sessions() as s:
+        run = retraining.start_run(s, options=retraining.RetrainOptions(max_base_rows=4000))
+        run_id = run.id
+    retraining.execute_run(sessions, run_id, registry_root=tmp / "registry")
+    with sessions() as s:
+        version = s.get(retraining.TrainingRun, run_id).version
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_port}"
@@ -76,10 +115,27 @@ def main() -> None:
         page.goto(f"{base}/review/{ids[1]}")
         page.keyboard.press("d")
         page.screenshot(path=str(out / "review-card.png"), full_page=True)
+        shots = {
+            "admin-dashboard.png": "/admin/dashboard",
+            "admin-site.png": f"/admin/sites/{site.site.id}",
+            "admin-training.png": "/admin/training",
+            "admin-retrain.png": f"/admin/retrain/runs/{run_id}",
+            "admin-model-compare.png": f"/admin/models/{version}",
+        }
+        admin = browser.new_page(viewport={"width": 1100, "height": 720})
+        admin.goto(base + "/login")
+        admin.fill("#username", "quantri")
+        admin.fill("#password", "mat-khau-demo")
+        admin.keyboard.press("Enter")
+        admin.wait_for_url("**/review")
+        for name, path in shots.items():
+            admin.goto(base + path)
+            admin.wait_for_load_state("networkidle")
+            admin.screenshot(path=str(out / name), full_page=True)
         browser.close()
     server.shutdown()
     redis_server.stop()
-    print(f"wrote {out / 'review-queue.png'} and {out / 'review-card.png'}")
+    print("wrote", ", ".join(["review-queue.png", "review-card.png", *shots]), "in", out)
 
 
 if __name__ == "__main__":
