@@ -15,6 +15,7 @@ from service.api.lookups import Articles, SiteKeys
 from service.api.schemas import ErrorOut
 from service.config import Settings
 from service.limits import limiter
+from service.params import IdConverter
 from service.queueing import make_producer
 
 
@@ -28,6 +29,8 @@ def create_app(settings: Settings | None = None, **config: Any) -> APIFlask:
         docs_path="/api/v1/docs",
         instance_path=str(settings.instance),
     )
+    # Before any route: <int:...> in every URL stops at what an INTEGER column holds.
+    app.url_map.converters["int"] = IdConverter
     app.config.update(
         SECRET_KEY=settings.secret_key,
         DATABASE_URL=settings.database_url,

@@ -27,6 +27,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from service import db
+from service.params import parse_id
 from service.security import verify_password
 from service.storage import Role, User
 
@@ -81,9 +82,10 @@ def _load_user(token: str) -> SignedInUser | None:
     # Runs on every request: a disabled user, or a session from before a password reset,
     # is signed out at its next request.
     user_id = token.partition(":")[0]
-    if not user_id.isdigit() or len(user_id) > 12:
+    uid = parse_id(user_id)
+    if uid is None:
         return None
-    user = db.session().get(User, int(user_id))
+    user = db.session().get(User, uid)
     if user is None or not user.is_active or not hmac.compare_digest(
             token.encode(), session_token(user).encode()):
         return None
@@ -137,8 +139,10 @@ def _record_failure(username: str) -> None:
 
 
 def safe_next(target: str | None) -> str:
-    # Only same-site paths: a crafted ?next= must not send a moderator elsewhere.
-    if target and target.startswith("/") and not target.startswith("//"):
+    # Only same-site paths: a crafted ?next= must not send a moderator elsewhere. Browsers
+    # read "/\\evil.example" as "//evil.example", and drop tabs and newlines in URLs.
+    if (target and target.startswith("/") and not target.startswith("//")
+            and "\\" not in target and not any(ord(ch) < 32 or ord(ch) == 127 for ch in target)):
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc:
             return target

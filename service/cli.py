@@ -143,8 +143,11 @@ def decisions_export(fmt: str | None, site_id: int | None, since: datetime | Non
     settings = Settings.from_env()
     sys.stdout.flush()
     # UTF-8 whatever the locale; newline="" so the csv module controls line ends
-    fh = (io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
-          if out == "-" else open(out, "w", encoding="utf-8", newline=""))  # noqa: SIM115
+    try:
+        fh = (io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="")
+              if out == "-" else open(out, "w", encoding="utf-8", newline=""))  # noqa: SIM115
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {out}: {exc.strerror}") from None
     try:
         with _sessions(settings)() as session:
             rows = current_decisions(session, site_id=site_id, since=since,
@@ -172,7 +175,8 @@ def decisions_export(fmt: str | None, site_id: int | None, since: datetime | Non
               help="Train in this process (no Redis or training worker needed); implies --wait.")
 @click.option("--max-base-rows", type=click.IntRange(min=0), default=None,
               help="Use at most N base rows (a quick run).")
-@click.option("--base-data", type=click.Path(file_okay=False), default=None,
+@click.option("--base-data", type=click.Path(exists=True, file_okay=False, resolve_path=True),
+              default=None,
               help="Folder of the base data files (default: VIMOD_BASE_DATA, else "
                    "../shared/data/comments next to the repository).")
 @click.option("--timeout", type=float, default=None,
@@ -186,6 +190,7 @@ def model_retrain(wait: bool, as_json: bool, inline: bool, max_base_rows: int | 
     import uuid
 
     import redis
+    from kombu.utils.url import maybe_sanitize_url
 
     from service import retraining
     from service.queueing import enqueue_retrain, make_producer
@@ -198,7 +203,8 @@ def model_retrain(wait: bool, as_json: bool, inline: bool, max_base_rows: int | 
         client.ping()
     except redis.RedisError:
         if not inline:
-            raise click.ClickException(f"Redis at {settings.redis_url} cannot be reached, so "
+            raise click.ClickException(f"Redis at {maybe_sanitize_url(settings.redis_url)} "
+                                       "cannot be reached, so "
                                        "the run cannot be queued; use --inline to train in "
                                        "this process") from None
         client = None   # inline without Redis: no heartbeat, the time limit marks it stale

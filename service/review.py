@@ -29,6 +29,7 @@ from sqlalchemy.orm import selectinload
 
 from service import db, moderation
 from service.auth import safe_next
+from service.params import parse_id, parse_page
 from service.review_labels import FLAG_LABELS, category_label, flag_label, status_label
 from service.storage import Article, Comment, CommentStatus, ModerationAction, Site
 from service.storage.tables import utcnow
@@ -117,8 +118,7 @@ FLAG_FILTERS: dict[str, LazyString] = {key: FLAG_LABELS[key] for key in (
 
 
 def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name, "")
-    return int(raw) if raw.isdigit() and len(raw) < 12 else None
+    return parse_id(request.args.get(name))
 
 
 @dataclass
@@ -255,7 +255,7 @@ def queue():  # noqa: ANN201
     filters = Filters.from_args()
     if filters.site_id is not None and not current_user.can_see_site(filters.site_id):
         abort(404)
-    page = max(1, int(request.args["page"])) if request.args.get("page", "").isdigit() else 1
+    page = parse_page(request.args.get("page"))
     comments = list(db.session().scalars(
         _queue_query(tab, filters, order).options(selectinload(Comment.article))
         .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
@@ -285,6 +285,7 @@ def queue():  # noqa: ANN201
 # the poll that should have seen it (the page skips rows it already shows).
 ARRIVALS_OVERLAP = timedelta(seconds=30)
 MAX_ARRIVALS = PAGE_SIZE
+ARRIVALS_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @bp.get("/arrivals")
@@ -302,10 +303,12 @@ def arrivals():  # noqa: ANN201
                               "fields": {"since": ["not an ISO 8601 time"]}}), 400
     if since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
+    since = max(since, ARRIVALS_EPOCH)  # no overflow when the overlap is subtracted
     filters = Filters.from_args()
     if filters.site_id is not None and not current_user.can_see_site(filters.site_id):
         abort(404)
-    now = utcnow()
+    cursor = utcnow()
+    more = False
     items: list[dict[str, Any]] = []
     if tab in ("pending", "flagged"):
         query = filters.apply(_scoped(select(Comment).where(
@@ -319,7 +322,12 @@ def arrivals():  # noqa: ANN201
         busy = claimed_by_others([c.id for c in fresh], current_user.id)
         row = get_template_attribute("review/_row.html", "row")
         items = [{"id": c.id, "html": str(row(c, busy, new=True))} for c in fresh]
-    return jsonify(cursor=now.isoformat(), counts=_counts(filters), items=items)
+        if len(fresh) == MAX_ARRIVALS:
+            # More arrived than one answer carries: continue from the last one shown, and
+            # let the page say that a reload shows them all.
+            more = True
+            cursor = fresh[-1].analysed_at or cursor
+    return jsonify(cursor=cursor.isoformat(), counts=_counts(filters), items=items, more=more)
 
 
 def _next_in_queue(after: Comment) -> int | None:
@@ -367,8 +375,8 @@ def _duplicates(comment: Comment, analysis: dict[str, Any]) -> list[Comment]:
     """The same text again (any author, either direction in time) and the near-duplicates
     the pipeline found among earlier comments: what coordinated posting looks like."""
     repeats = (analysis.get("phases") or {}).get("repeats") or {}
-    related = {int(i) for i in [*repeats.get("near_duplicates", []),
-                                *repeats.get("repeat_of", [])] if str(i).isdigit()}
+    related = {i for i in (parse_id(str(x)) for x in [*repeats.get("near_duplicates", []),
+                                                       *repeats.get("repeat_of", [])]) if i}
     same_text = Comment.text_key == comment.text_key if comment.text_key else false()
     return list(db.session().scalars(
         select(Comment).where(Comment.site_id == comment.site_id, Comment.id != comment.id,
@@ -447,7 +455,7 @@ def bulk():  # noqa: ANN201
     """Approve or reject a selection from the queue; comments others hold or that were
     decided meanwhile are skipped and counted."""
     action = request.form.get("action")
-    ids = [int(x) for x in request.form.getlist("ids") if x.isdigit()][:MAX_BULK]
+    ids = [i for i in map(parse_id, request.form.getlist("ids")) if i][:MAX_BULK]
     reason = request.form.get("reason", "")
     back = safe_next(request.form.get("back"))
     if action not in ("approve", "reject") or not ids:

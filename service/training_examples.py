@@ -32,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from service.params import parse_id
 from service.storage import (
     Comment,
     ModerationAction,
@@ -337,9 +338,10 @@ def parse_keys(values: Iterable[str]) -> list[tuple[str, int]]:
     keys = []
     for value in values:
         kind, _, ref = value.partition(":")
-        if kind not in ("d", "i") or not ref.isdigit() or len(ref) > 12:
+        number = parse_id(ref)
+        if kind not in ("d", "i") or number is None:
             raise ValueError(value)
-        keys.append((kind, int(ref)))
+        keys.append((kind, number))
     return list(dict.fromkeys(keys))
 
 

@@ -10,6 +10,7 @@ from functools import cache
 import redis as redis_lib
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service import retraining
@@ -36,8 +37,12 @@ def _redis() -> redis_lib.Redis:
 # acks_late: a worker killed mid-run gives the message back, and the redelivery finds the
 # run no longer queued (execute_run claims queued → running), so it never trains twice;
 # the killed run shows as stale on the page. The hard time limit is the staleness limit.
+# autoretry on a database error: claiming the run is a conditional UPDATE, so a retry after
+# the database hiccuped (before or after the claim) never trains twice.
 @shared_task(name=TASK_RETRAIN, queue=QUEUE_TRAINING, acks_late=True, ignore_result=True,
-             soft_time_limit=retraining.run_timeout() - 30, time_limit=retraining.run_timeout())
+             autoretry_for=(OperationalError,), retry_backoff=5, max_retries=5,
+             soft_time_limit=max(retraining.run_timeout() - 30, retraining.run_timeout() * 0.9),
+             time_limit=retraining.run_timeout())
 def retrain(run_id: int) -> bool:
     retraining.lower_priority()
     try:

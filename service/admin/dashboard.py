@@ -15,6 +15,7 @@ from service import charts, db
 from service import dashboard_stats as stats
 from service.admin import bp, section
 from service.errors import APIError
+from service.params import parse_id
 from service.storage import Site
 from service.storage.tables import utcnow
 
@@ -58,10 +59,11 @@ def dashboard():  # noqa: ANN201
     raw = request.args.get("site", "")
     site = None
     if raw:
-        if not raw.isdigit() or len(raw) > 12:
+        site_id = parse_id(raw)
+        if site_id is None:
             raise APIError(400, _("The site must be given by its number."),
                            fields={"site": raw[:50]})
-        site = session.get(Site, int(raw))
+        site = session.get(Site, site_id)
         if site is None:
             abort(404)
     site_id = site.id if site else None

@@ -33,6 +33,7 @@ from service.model_compare import (
     trained_until,
 )
 from service.model_pictures import confusion_picture, pr_picture
+from service.params import parse_id
 from service.storage import Site
 
 section("admin.models", _l("Models"))
@@ -68,7 +69,8 @@ def _site_arg(source: dict[str, str]) -> Site | None:
     raw = (source.get("site") or "").strip()
     if not raw:
         return None
-    site = db.session().get(Site, int(raw)) if raw.isdigit() and len(raw) < 12 else None
+    site_id = parse_id(raw)
+    site = db.session().get(Site, site_id) if site_id is not None else None
     if site is None:
         raise APIError(400, _("Unknown site."))
     return site

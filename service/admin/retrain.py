@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from service import db, retraining
 from service.admin import audit, bp, section
+from service.params import parse_id
 from service.queueing import enqueue_retrain
 from service.storage import TrainingRun, User
 
@@ -139,7 +140,8 @@ def retrain_run(run_id: int):  # noqa: ANN201
 
 @bp.get("/retrain/runs/<ref>.json")
 def retrain_run_json(ref: str):  # noqa: ANN201
-    run = _get_run(int(ref)) if ref.isdigit() and len(ref) < 12 else None
+    run_id = parse_id(ref)
+    run = _get_run(run_id) if run_id is not None else None
     if run is None:
         return jsonify(error={"code": "not_found", "message": "No such training run.",
                               "fields": {}}), 404

@@ -2,7 +2,9 @@
 origins, moderation settings, webhook, audit history), key and webhook-secret rotation.
 
 Settings are the keys the pipeline reads from `site.settings` (workers/pipeline/policy.py,
-diacritics.py, wordlists.py) and the intake reads `max_length`. The worker loads a site's
+diacritics.py, wordlists.py) and the intake reads `max_length`; the webhook URL and secret
+and the allowed origins are stored for the public API, webhooks and embeddable form, which
+do not use them yet. The worker loads a site's
 settings with every comment and the intake's key cache is invalidated after every change
 (service/api/lookups.py), so a change applies to the next comment without restart."""
 
@@ -249,7 +251,7 @@ def _site_or_404(site_id: int, lock: bool = False) -> Site:
     if not 0 < site_id < MAX_ID:  # beyond the column's range: no such row, not a 500
         abort(404)
     # Locked for changes: two admins saving one site's JSON settings must not interleave.
-    site = db.session().get(Site, site_id, with_for_update=lock or None)
+    site = db.session().get(Site, site_id, with_for_update=lock or None, populate_existing=lock)
     if site is None:
         abort(404)
     return site

@@ -25,6 +25,7 @@ from service.admin import audit, bp, section
 from service.admin.sites import POLICY_DEFAULTS
 from service.auth import safe_next
 from service.errors import APIError
+from service.params import parse_id, parse_int
 from service.storage import Site
 from service.storage.tables import utcnow
 
@@ -66,19 +67,21 @@ def _int_arg(name: str, low: int, high: int) -> int:
     raw = (request.args.get(name) or "").strip()
     if not raw:
         return DEFAULTS[name]
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    value = parse_int(raw, low, high)
+    if value is None:
         raise APIError(400, _("%(name)s must be a whole number from %(low)d to %(high)d.",
                               name=name, low=low, high=high))
-    return int(raw)
+    return value
 
 
 def _site(raw: str | None) -> Site | None:
     raw = (raw or "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or len(raw) > 12:
+    site_id = parse_id(raw)
+    if site_id is None:
         raise APIError(400, _("Unknown site."))
-    site = db.session().get(Site, int(raw))
+    site = db.session().get(Site, site_id)
     if site is None:
         abort(404)
     return site

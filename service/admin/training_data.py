@@ -41,6 +41,7 @@ from service.admin import audit, bp, section
 from service.auth import safe_next
 from service.errors import APIError
 from service.moderation import REJECT_REASONS
+from service.params import parse_id, parse_int
 from service.review import VIETNAM
 from service.storage import Site, TrainingExample
 from service.storage.tables import utcnow
@@ -77,7 +78,9 @@ PROBLEMS = {
 def _upload_limit() -> None:
     # Runs before CSRFProtect parses the form (registered earlier, see create_app), so the
     # import's upload is allowed beyond the API's small MAX_CONTENT_LENGTH.
-    if request.endpoint == "admin.training_data_import":
+    # Only for a signed-in admin: nobody else gets the server to read a large body.
+    if (request.endpoint == "admin.training_data_import" and current_user.is_authenticated
+            and current_user.is_admin):
         request.max_content_length = _import_limit() + 64 * 1024
 
 
@@ -95,11 +98,12 @@ def _site_arg(raw: str | None) -> int | None:
     raw = (raw or "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or len(raw) > 12:
+    site_id = parse_id(raw)
+    if site_id is None:
         raise _bad(_("Unknown site."))
-    if db.session().get(Site, int(raw)) is None:
+    if db.session().get(Site, site_id) is None:
         abort(404)
-    return int(raw)
+    return site_id
 
 
 def _date_arg(name: str) -> date | None:
@@ -163,9 +167,9 @@ def _page(status: int = 200, **extra: Any):  # noqa: ANN202
     session = db.session()
     f = _filter_from_args()
     raw_page = request.args.get("page", "1")
-    if not raw_page.isdigit() or not 1 <= int(raw_page) <= 10**6:
+    number = parse_int(raw_page, 1, 10**6)
+    if number is None:
         raise _bad(_("Unknown page."))
-    number = int(raw_page)
     counts = examples.counts(session, f)
     total = counts.matching(f)
     rows = examples.page(session, f, number, PAGE_SIZE) if total else []

@@ -119,8 +119,10 @@ def _guard(user: User, losing_admin: bool, own_message: str) -> str | None:
 def _user_or_404(user_id: int, lock: bool = False) -> User:
     if not 0 < user_id < MAX_ID:
         abort(404)
+    # populate_existing: the row may already be in the session (the signed-in admin's own,
+    # loaded by Flask-Login); a lock must come with the values it protects.
     user = db.session().get(User, user_id, with_for_update=lock or None,
-                            options=[selectinload(User.sites)])
+                            populate_existing=lock, options=[selectinload(User.sites)])
     if user is None:
         abort(404)
     return user

@@ -20,6 +20,7 @@ from service import db
 from service import wordlists as lists
 from service.admin import audit, bp, section
 from service.errors import APIError
+from service.params import parse_id, parse_page
 from service.review import highlight
 from service.storage import Site, User, WordListEntry
 from service.storage.tables import utcnow
@@ -57,9 +58,10 @@ def _scope(raw: str | None) -> Scope:
     raw = (raw or "").strip()
     if raw in ("", "global"):
         return Scope(None)
-    if not raw.isdigit() or len(raw) > 12:
+    site_id = parse_id(raw)
+    if site_id is None:
         raise APIError(400, _("The site must be given by its number."), fields={"site": raw[:50]})
-    site = db.session().get(Site, int(raw))
+    site = db.session().get(Site, site_id)
     if site is None:
         abort(404)
     return Scope(site)
@@ -79,8 +81,7 @@ def _matches_search(entry: WordListEntry, needle: str) -> bool:
 def _page(scope: Scope, kind: str, status: int = 200, **extra: Any):  # noqa: ANN202
     session = db.session()
     q = (request.args.get("q") or "").strip()[:200]
-    page = int(request.args["page"]) if request.args.get("page", "").isdigit() else 1
-    page = max(1, min(page, 10**6))
+    page = parse_page(request.args.get("page"))
     everything = lists.scope_entries(session, scope.site_id)
     counts = {k: sum(1 for e in everything if e.kind == k) for k in lists.KINDS}
     entries = [e for e in everything if e.kind == kind]

@@ -84,7 +84,7 @@
     const fresh = data.items.filter((item) => !list.querySelector(`li[data-id="${item.id}"]`));
     if (!fresh.length) return;
     const note = document.querySelector("[data-arrivals-note]");
-    if (inserted + fresh.length > MAX_INSERTED) {
+    if (data.more || inserted + fresh.length > MAX_INSERTED) {
       // A flood: say so rather than pushing the moderator's place down the page.
       if (note) { note.textContent = note.dataset.flood; note.hidden = false; }
       return;

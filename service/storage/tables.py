@@ -117,6 +117,8 @@ class Comment(Base):
         Index("ix_comments_site_text_key", "site_id", "text_key"),
         Index("ix_comments_client_ip_received_at", "client_ip", "received_at"),
         Index("ix_comments_author_email", "site_id", "author_email"),
+        # The dashboard's windows ("analysed in the last 90 days") read a range of this.
+        Index("ix_comments_analysed_at", "analysed_at"),
         # The review queue's first page: pending comments of a site by priority, read
         # straight off this (small, partial) index instead of sorting the whole backlog.
         Index("ix_comments_pending_queue", "site_id", "priority",
@@ -180,7 +182,8 @@ class ModerationAction(Base):
     )
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     actor: Mapped[str] = mapped_column(String(100))  # username, or "system:<phase>"
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Indexed: decisions per day, training data by date and thresholds read recent ranges.
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     from_status: Mapped[str] = mapped_column(String(20))
     to_status: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str | None] = mapped_column(String(500))
