@@ -348,6 +348,11 @@ def card(comment_id: int):  # noqa: ANN201
         select(Comment.id, Comment.status, Comment.received_at).where(
             Comment.site_id == comment.site_id, Comment.author_email == comment.author_email,
             Comment.id != comment.id).order_by(Comment.id.desc()).limit(10)))
+    # All of the author's comments on this site by status (ix_comments_author_email).
+    history_counts = dict(db.session().execute(
+        select(Comment.status, func.count()).where(
+            Comment.site_id == comment.site_id, Comment.author_email == comment.author_email)
+        .group_by(Comment.status)).all())
     audit = list(db.session().scalars(
         select(ModerationAction).where(ModerationAction.comment_id == comment.id)
         .order_by(ModerationAction.id)))
@@ -360,6 +365,7 @@ def card(comment_id: int):  # noqa: ANN201
         segments=highlight(text, analysis.get("spans", [])),
         diacritics=diacritics, diff=diff, diff_changes=changed_words(diff or []),
         held_by_other=holder != current_user.id, history=history, audit=audit,
+        history_counts=history_counts,
         duplicates=_duplicates(comment, analysis),
         article_pending=db.session().scalar(select(func.count()).select_from(Comment).where(
             Comment.article_id == comment.article_id,

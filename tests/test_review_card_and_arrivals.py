@@ -166,3 +166,24 @@ def test_least_certain_first(ui, resources, sessions) -> None:  # noqa: ANN001, 
     assert 'value="uncertain" selected' in html
     card = c.get(f"/review/{scored[0]}").get_data(as_text=True)
     assert f'data-certainty="{certainty[scored[0]]}"' in card
+
+
+def test_card_counts_the_authors_comments_by_status(ui, resources, sessions) -> None:  # noqa: ANN001, F811
+    from service import moderation
+
+    app, keys = ui
+    key = keys["a"][1]
+    who = {"author.email": "hoa.tran@example.vn"}
+    ids = [post(app, key, resources, body, **who) for body in (
+        "Bài viết hay, cảm ơn tác giả", "Mua hàng giá rẻ ib zalo 0912 345 678",
+        "Mong tỉnh sớm sửa đường")]
+    post(app, key, resources, "Bình luận của người khác", **{"author.email": "khac@example.vn"})
+    with app.app_context(), sessions() as s:
+        moderation.reject(s, s.get(Comment, ids[1]), None, "test", "spam")
+    c = app.test_client()
+    login(c, "bientap_a")
+    html = c.get(f"/review/{ids[0]}").get_data(as_text=True)
+    counts = re.search(r"data-history-counts>(.*?)</p>", html, re.S).group(1)
+    assert counts.startswith("3 bình luận trên trang tin này")
+    assert 'data-status="pending"' in counts and ": 2" in counts
+    assert 'data-status="rejected"' in counts and ": 1" in counts
