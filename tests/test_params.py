@@ -47,3 +47,4 @@ def test_odd_numbers_in_urls_are_not_server_errors(ui) -> None:  # noqa: ANN001,
         assert status < 500, (path, status)
     assert c.get(f"/review/{big}").status_code == 404
     assert c.get("/review/arrivals?since=0001-01-01T00:00:00").status_code == 200
+

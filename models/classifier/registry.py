@@ -38,7 +38,7 @@ from pathlib import Path
 
 from models.classifier.model import Classifier
 
-__all__ = ["Registry", "load_active", "load_shadow", "default_model_dir",
+__all__ = ["ConcurrentChange", "Registry", "load_active", "load_shadow", "default_model_dir",
            "default_registry_root", "DEFAULT_VERSION"]
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,18 @@ def default_registry_root() -> Path:
 
 def _scope(site_id) -> str:
     return "global" if site_id is None else f"site:{site_id}"
+
+
+class ConcurrentChange(ValueError):
+    """The pointer changed since the caller looked at it."""
+
+
+_ANY = object()
+
+
+def _check_expect(current, expect) -> None:
+    if expect is not _ANY and current != expect:
+        raise ConcurrentChange(f"the active model changed meanwhile (now {current!r})")
 
 
 class Registry:
@@ -216,13 +228,16 @@ class Registry:
         os.replace(tmp, dest)
         return version
 
-    def promote(self, version: str, site_id=None) -> str | None:
-        """Make ``version`` active (globally or for one site); returns the previous one."""
+    def promote(self, version: str, site_id=None, expect=_ANY) -> str | None:
+        """Make ``version`` active (globally or for one site); returns the previous one.
+        With ``expect``, only if the scope's pointer still is that (else ConcurrentChange):
+        two admins acting on the same page must not both change it."""
         self.path_of(version)  # must exist
         with self._locked():
             state = self._read_state()
             scope = _scope(site_id)
             old = self._get(state, site_id)
+            _check_expect(old, expect)
             if old == version:
                 return old
             state["previous"].setdefault(scope, []).append(old)
@@ -232,11 +247,13 @@ class Registry:
             self._write_state(state)
             return old
 
-    def rollback(self, site_id=None) -> str:
-        """Re-activate the version that was active before the last promotion."""
+    def rollback(self, site_id=None, expect=_ANY) -> str:
+        """Re-activate the version that was active before the last promotion (with
+        ``expect``: only if the scope's pointer still is that, as for promote)."""
         with self._locked():
             state = self._read_state()
             scope = _scope(site_id)
+            _check_expect(self._get(state, site_id), expect)
             stack = state["previous"].get(scope) or []
             if not stack:
                 raise ValueError(f"nothing to roll back for {scope}")

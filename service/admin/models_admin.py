@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from models.classifier.registry import DEFAULT_VERSION, Registry
+from models.classifier.registry import DEFAULT_VERSION, ConcurrentChange, Registry
 from service import db
 from service.admin import audit, bp, section
 from service.errors import APIError
@@ -118,8 +118,15 @@ def _already(state: dict[str, Any], site: Site | None, version: str) -> bool:
 def _check_expected(form: dict[str, str], field: str, actual: str | None) -> None:
     # The confirmation page showed a state; if another admin changed it since, say so.
     if form.get(field, "") != (actual or ""):
-        raise APIError(409, _("The active models changed in the meantime. "
-                              "Review the new state and confirm again."))
+        _changed_meanwhile()
+
+
+def _changed_meanwhile() -> NoReturn:
+    # Also when the registry, checking again under its lock, finds a change made between
+    # this request's check and its write (a double-click reaching two web processes).
+    db.session().rollback()  # the audit row flushed for this change goes too
+    raise APIError(409, _("The active models changed in the meantime. "
+                          "Review the new state and confirm again."))
 
 
 # --- the list -------------------------------------------------------------------------------
@@ -201,7 +208,11 @@ def promote(version: str):  # noqa: ANN201
     scope = _scope_name(site)
     entry = audit("model.promote", "model", version, {"scope": scope})
     db.session().flush()  # a database failure stops here, before the registry changes
-    old = reg.promote(version, site_id=None if site is None else site.id)
+    try:
+        old = reg.promote(version, site_id=None if site is None else site.id,
+                          expect=_pointer(state, site))
+    except ConcurrentChange:
+        _changed_meanwhile()
     details: dict[str, Any] = {"scope": scope, "from": old or DEFAULT_VERSION, "to": version}
     if site is None and (state["shadow"] or {}).get("version") == version:
         reg.clear_shadow()  # the candidate now decides: comparing it with itself is moot
@@ -241,7 +252,10 @@ def rollback():  # noqa: ANN201
     scope = _scope_name(site)
     entry = audit("model.rollback", "model", target or DEFAULT_VERSION, {"scope": scope})
     db.session().flush()
-    reg.rollback(site_id=None if site is None else site.id)
+    try:
+        reg.rollback(site_id=None if site is None else site.id, expect=_pointer(state, site))
+    except ConcurrentChange:
+        _changed_meanwhile()
     after = _effective(reg.state(), site)
     entry.details = {"scope": scope, "from": _effective(state, site), "to": after}
     db.session().commit()

@@ -84,3 +84,21 @@ def test_load_active_picks_up_promotion_without_restart(tiny_model_dir, tmp_path
     reg.promote("v3")
     assert load_active(root, max_age=0) is now
     clear_cache()
+
+
+def test_registry_refuses_a_stale_expectation(tmp_path) -> None:  # noqa: ANN001
+    from models.classifier.registry import ConcurrentChange, Registry, default_model_dir
+
+    reg = Registry(tmp_path / "registry")
+    a = reg.register(default_model_dir(), version="a")
+    b = reg.register(default_model_dir(), version="b")
+    reg.promote(a, expect=None)
+    # Two admins confirmed "promote b" on a page that showed "a": only one wins.
+    reg.promote(b, expect=a)
+    with pytest.raises(ConcurrentChange):
+        reg.promote(b, expect=a)
+    # A double-clicked rollback pops one version, not two.
+    assert reg.rollback(expect=b) == a
+    with pytest.raises(ConcurrentChange):
+        reg.rollback(expect=b)
+    assert reg.active_version() == a
