@@ -6,41 +6,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from service.storage import CommentStatus, User, WordListEntry
 from service.storage.tables import utcnow
 from tests.admin.test_dashboard import Seeder, scores
+from tests.browser.pages import sign_in
 from tests.test_review import PASSWORD, ui  # noqa: F401 - the ui fixture
-
-
-@pytest.fixture
-def page(chromium, live_server):  # noqa: ANN001, ANN201
-    context = chromium.new_context(base_url=live_server, locale="en-US")
-    page = context.new_page()
-    problems: list[str] = []
-    # The browser's own favicon request is the app's 404, not this page's problem; a CSP
-    # violation is reported as a console error.
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error"
-            and not m.location.get("url", "").endswith("/favicon.ico") else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.problems = problems
-    yield page
-    context.close()
-
-
-def sign_in_as_admin(page) -> None:  # noqa: ANN001
-    page.goto("/login")
-    page.fill("#username", "quantri")
-    page.fill("#password", PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url("**/review")
 
 
 def test_word_lists_add_and_test_a_text(page, ui, sessions) -> None:  # noqa: ANN001, F811
     app, keys = ui
-    sign_in_as_admin(page)
+    sign_in(page, "quantri")
     page.goto(f"/admin/wordlists?site={keys['a'][0]}")
     page.fill("#phrase", "Bán hàng ONLINE")
     page.click("[data-add-entry] button[type=submit]")
@@ -70,7 +47,7 @@ def test_dashboard_charts_are_drawn(page, ui, sessions) -> None:  # noqa: ANN001
                       user_id=mod, version="v1", analysis=scores("clean"))
         a.comment(CommentStatus.pending, now)
         s.commit()
-    sign_in_as_admin(page)
+    sign_in(page, "quantri")
     page.goto("/admin/dashboard")
     for chart in ("chart-pending", "chart-moderators", "chart-automatic", "chart-overrides"):
         box = page.locator(f"#{chart} svg").bounding_box()

@@ -5,43 +5,21 @@ coloured by the stylesheet, "apply to site" through admin.js's confirmation; no 
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import func, select
 
 from service.storage import Site, TrainingOverride
 from tests.admin.test_thresholds import scored  # noqa: F401 - fixture
 from tests.admin.test_training_data import decided, effective  # noqa: F401 - fixture
+from tests.browser.pages import sign_in
 from tests.test_review import PASSWORD, ui  # noqa: F401 - the ui fixture
-
-
-@pytest.fixture
-def page(chromium, live_server):  # noqa: ANN001, ANN201
-    context = chromium.new_context(base_url=live_server, locale="en-US")
-    page = context.new_page()
-    problems: list[str] = []
-    # a CSP violation is a console error; the browser's favicon request is not the page's
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error"
-            and not m.location.get("url", "").endswith("/favicon.ico") else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.problems = problems
-    yield page
-    context.close()
-
-
-def sign_in_as_admin(page) -> None:  # noqa: ANN001
-    page.goto("/login")
-    page.fill("#username", "quantri")
-    page.fill("#password", PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url("**/review")
-    page.goto("/admin/training")
-    page.click("button[name=lang][value=en]")
-    page.wait_for_url("**/admin/training")
 
 
 def test_select_all_and_exclude_in_chromium(page, decided, sessions) -> None:  # noqa: ANN001, F811
     _, ids = decided
-    sign_in_as_admin(page)
+    sign_in(page, "quantri")
+    page.goto("/admin/training")
+    page.click("button[name=lang][value=en]")  # the assertions read the English msgids
+    page.wait_for_url("**/admin/training")
     page.goto(f"/admin/training?site={ids['_a']}&label=clean")
     boxes = page.locator("input[name=keys]")
     assert boxes.count() == 5
@@ -74,7 +52,10 @@ def test_select_all_and_exclude_in_chromium(page, decided, sessions) -> None:  #
 
 def test_chart_and_apply_in_chromium(page, scored, sessions) -> None:  # noqa: ANN001, F811
     _, data = scored
-    sign_in_as_admin(page)
+    sign_in(page, "quantri")
+    page.goto("/admin/training")
+    page.click("button[name=lang][value=en]")  # the assertions read the English msgids
+    page.wait_for_url("**/admin/training")
     page.goto("/admin/thresholds")
     page.select_option("select[name=site]", str(data["a"]))
     page.fill("input[name=target]", "100")

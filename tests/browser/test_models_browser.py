@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from models.classifier.registry import DEFAULT_VERSION
 from tests.admin.test_models_admin import (  # noqa: F401 - fixtures
     DECIDED,
@@ -12,23 +10,8 @@ from tests.admin.test_models_admin import (  # noqa: F401 - fixtures
     registry,
     tiny_models,
 )
+from tests.browser.pages import sign_in
 from tests.test_review import PASSWORD, post_comment, ui  # noqa: F401 - the ui fixture
-
-
-@pytest.fixture
-def page(chromium, live_server):  # noqa: ANN001, ANN201
-    context = chromium.new_context(base_url=live_server, locale="en-US")
-    page = context.new_page()
-    problems: list[str] = []
-    # The browser's own favicon request is the app's 404, not this page's problem.
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error"
-            and not m.location.get("url", "").endswith("/favicon.ico") else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.on("response", lambda r: problems.append(f"{r.status} {r.url}")
-            if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
-    page.problems = problems
-    yield page
-    context.close()
 
 
 def test_compare_pictures_then_promote_with_confirmation(
@@ -36,11 +19,7 @@ def test_compare_pictures_then_promote_with_confirmation(
     app, keys = ui
     for body, label in DECIDED:
         decide(sessions, post_comment(app, keys["a"][1], resources, body), label)
-    page.goto("/login")
-    page.fill("#username", "quantri")
-    page.fill("#password", PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url("**/review")
+    sign_in(page, "quantri")
     with page.expect_navigation():  # the assertions read the English msgids
         page.click("button[name=lang][value=en]")
 

@@ -14,24 +14,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
-from tests.browser.test_review_browser import sign_in
+from tests.browser.pages import sign_in
 from tests.test_end_to_end import _env
 from tests.test_retraining_end_to_end import ROOT, write_base
 from tests.test_review import ui  # noqa: F401 - the ui fixture
-
-
-@pytest.fixture
-def page(chromium, live_server):  # noqa: ANN001, ANN201
-    context = chromium.new_context(base_url=live_server, locale="vi-VN")
-    page = context.new_page()
-    problems: list[str] = []
-    # (the browser's own favicon request is no page error)
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" and not
-            m.location.get("url", "").endswith("/favicon.ico") else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.problems = problems
-    yield page
-    context.close()
 
 
 @pytest.fixture

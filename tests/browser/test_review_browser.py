@@ -2,30 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from service.storage import Comment, CommentStatus, ModerationAction
+from tests.browser.pages import sign_in
 from tests.test_review import PASSWORD, XSS, post_comment, ui  # noqa: F401 - the ui fixture
-
-
-@pytest.fixture
-def page(chromium, live_server):  # noqa: ANN001, ANN201
-    context = chromium.new_context(base_url=live_server, locale="vi-VN")
-    page = context.new_page()
-    dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.dialogs = dialogs
-    yield page
-    context.close()
-
-
-def sign_in(page, username: str = "bientap_a") -> None:  # noqa: ANN001
-    page.goto("/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url("**/review")
 
 
 def test_keyboard_only_queue(page, ui, resources, sessions) -> None:  # noqa: ANN001, F811
