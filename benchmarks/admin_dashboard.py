@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import re
-import statistics
 import sys
 import tempfile
 import time
@@ -27,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, select, text  # noqa: E402
 
+from benchmarks.timing import report, sign_in  # noqa: E402
 from service import dashboard_stats as stats  # noqa: E402
 from service.accounts import create_site, create_user  # noqa: E402
 from service.app import create_app  # noqa: E402
@@ -69,14 +68,6 @@ def analysis(top: str, scores: dict[str, float] | None) -> dict:
     return out
 
 
-def report(label: str, fn, repeat: int) -> None:  # noqa: ANN001
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1000)
-    times.sort()
-    print(f"{label:34s} {statistics.median(times):8.1f} {times[int(len(times) * 0.95) - 1]:8.1f}")
 
 
 def seed(sessions, n: int) -> int:  # noqa: ANN001
@@ -159,10 +150,7 @@ def main() -> int:
                               redis_url=redis_server.url, secret_key="bench",
                               secure_cookies=False))
     client = app.test_client()
-    html = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
-    client.post("/login", data={"username": "quantri", "password": "mat-khau-dai",
-                                "csrf_token": token})
+    sign_in(client, "quantri", "mat-khau-dai")
     print(f"{'':34s} {'p50 ms':>8s} {'p95 ms':>8s}")
     for label, path in (("page, all sites", "/admin/dashboard"),
                         ("page, one site", f"/admin/dashboard?site={site_id}")):
@@ -170,7 +158,7 @@ def main() -> int:
             r = client.get(path)
             assert r.status_code == 200, (path, r.status_code)
 
-        report(label, get, args.requests)
+        report(label, get, args.requests, width=34)
     window = stats.Window.ending(utcnow())
     queries = {
         "pending per site": lambda s: stats.pending_by_site(s),
@@ -183,7 +171,7 @@ def main() -> int:
             with sessions() as s:
                 query(s)
 
-        report(label, run, args.requests)
+        report(label, run, args.requests, width=34)
     redis_server.stop()
     engine.dispose()
     return 0

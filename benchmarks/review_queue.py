@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import re
-import statistics
 import sys
 import tempfile
 import time
@@ -26,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, select, text  # noqa: E402
 
+from benchmarks.timing import report, sign_in  # noqa: E402
 from service.accounts import create_site, create_user  # noqa: E402
 from service.app import create_app  # noqa: E402
 from service.config import Settings  # noqa: E402
@@ -52,14 +51,6 @@ def least_certain_query(site_ids: list[int] | None):  # noqa: ANN201
                           Comment.id).limit(26)
 
 
-def report(label: str, fn, repeat: int) -> None:  # noqa: ANN001
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1000)
-    times.sort()
-    print(f"{label:24s} {statistics.median(times):8.1f} {times[int(len(times) * 0.95) - 1]:8.1f}")
 
 
 def main() -> int:
@@ -145,10 +136,7 @@ def time_pages(url: str, tmp: Path, redis_url: str, requests: int) -> None:
                               redis_url=redis_url, secret_key="bench",
                               secure_cookies=False))
     client = app.test_client()
-    html = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
-    client.post("/login", data={"username": "bientap", "password": "mat-khau-dai",
-                                "csrf_token": token})
+    sign_in(client, "bientap", "mat-khau-dai")
     pages = {
         "first page": "/review",
         "flag filter (phone)": "/review?flag=phone",

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import re
-import statistics
 import sys
 import tempfile
 import time
@@ -28,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, select, text  # noqa: E402
 
+from benchmarks.timing import report, sign_in  # noqa: E402
 from service.accounts import create_site, create_user  # noqa: E402
 from service.app import create_app  # noqa: E402
 from service.config import Settings  # noqa: E402
@@ -114,15 +113,6 @@ def seed(sessions, n: int) -> None:  # noqa: ANN001
         print(f"stored {n} decisions in {time.perf_counter() - started:.0f} s")
 
 
-def report(label: str, fn, repeat: int) -> None:  # noqa: ANN001
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t) * 1000)
-    times.sort()
-    print(f"{label:28s} {statistics.median(times):8.1f} "
-          f"{times[max(0, int(len(times) * 0.95) - 1)]:8.1f}")
 
 
 def main() -> int:
@@ -151,10 +141,7 @@ def main() -> int:
                                   redis_url=redis_server.url, secret_key="bench",
                                   secure_cookies=False))
         client = app.test_client()
-        html = client.get("/login").get_data(as_text=True)
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
-        client.post("/login", data={"username": "quantri", "password": "mat-khau-dai",
-                                    "csrf_token": token})
+        sign_in(client, "quantri", "mat-khau-dai")
         pages = {
             "training: first page": ("/admin/training", args.requests),
             "training: label=spam": ("/admin/training?label=spam", args.requests),
@@ -174,7 +161,7 @@ def main() -> int:
                 assert r.status_code == 200, (path, r.status_code)
                 r.get_data()
 
-            report(label, get, repeat)
+            report(label, get, repeat, width=28)
         app.extensions["vimod.engine"].dispose()
     finally:
         redis_server.stop()
