@@ -7,7 +7,7 @@ from typing import Any
 
 import redis
 from apiflask import APIFlask
-from flask import Response, redirect, request, url_for
+from flask import Response, current_app, redirect, request, url_for
 from flask_wtf.csrf import CSRFProtect
 
 from service import db, errors
@@ -40,6 +40,11 @@ def create_app(settings: Settings | None = None, **config: Any) -> APIFlask:
         RATELIMIT_SITE=settings.ratelimit_site,
         RATELIMIT_DIACRITICS=settings.ratelimit_diacritics,
         RATELIMIT_ENABLED=settings.ratelimit_enabled,
+        RATELIMIT_CAPTCHA=settings.ratelimit_captcha,
+        RATELIMIT_PUBLIC=settings.ratelimit_public,
+        CAPTCHA_TTL=600,  # seconds a reader has to answer a challenge
+        FORM_MIN_SECONDS=settings.form_min_seconds,
+        DEMO_PAGE=settings.demo_page,
         RATELIMIT_STORAGE_URI=settings.redis_url,
         RATELIMIT_KEY_PREFIX="vimod-limits",
         VALIDATION_ERROR_STATUS_CODE=422,
@@ -79,10 +84,12 @@ def create_app(settings: Settings | None = None, **config: Any) -> APIFlask:
     from service.auth import bp as auth_bp
     from service.auth import login_manager
     from service.health import bp as health_bp
+    from service.public import bp as public_bp
     from service.review import bp as review_bp
 
     app.register_blueprint(intake_bp)
     app.register_blueprint(diacritics_bp)
+    app.register_blueprint(public_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(review_bp)
@@ -93,6 +100,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> APIFlask:
     # The JSON APIs authenticate with keys, not cookies: CSRF does not apply to them.
     csrf.exempt(intake_bp)
     csrf.exempt(diacritics_bp)
+    csrf.exempt(public_bp)  # no cookies: origin, CAPTCHA and form token instead
     app.after_request(_security_headers)
 
     @app.get("/")
@@ -100,7 +108,31 @@ def create_app(settings: Settings | None = None, **config: Any) -> APIFlask:
     def _home():  # noqa: ANN202
         return redirect(url_for("review.queue"))
 
+    # The embeddable form: news sites load these from their article pages.
+    @app.get("/embed.js")
+    @app.doc(hide=True)
+    def _embed_js() -> Response:
+        return _embed_file("embed.js")
+
+    @app.get("/embed.css")
+    @app.doc(hide=True)
+    def _embed_css() -> Response:
+        return _embed_file("embed.css")
+
+    if app.config["DEMO_PAGE"]:
+        from service.demo import bp as demo_bp
+
+        app.register_blueprint(demo_bp)
+
     return app
+
+
+def _embed_file(name: str) -> Response:
+    # Short-lived cache: a fix to the form reaches every page within minutes.
+    response = current_app.send_static_file(name)
+    response.cache_control.public = True
+    response.cache_control.max_age = 300
+    return response
 
 
 _CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -41,6 +41,19 @@ def _int(name: str, default: int) -> int:
         raise SystemExit(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be a number, got {raw!r}") from exc
+    if not 0 <= value < float("inf"):
+        raise SystemExit(f"{name} must be a number ≥ 0, got {raw!r}")
+    return value
+
+
 @dataclass
 class Settings:
     instance: Path
@@ -48,6 +61,14 @@ class Settings:
     redis_url: str
     secret_key: str
     port: int = 5000
+    # Webhooks (workers/webhooks.py): the first retry waits webhook_backoff_seconds, each
+    # next one twice as long up to webhook_backoff_max_seconds; after webhook_max_attempts
+    # the delivery is failed. The sweep re-sends pending deliveries overdue this long.
+    webhook_backoff_seconds: float = 30.0
+    webhook_backoff_max_seconds: float = 1800.0
+    webhook_max_attempts: int = 8
+    webhook_timeout_seconds: float = 10.0
+    webhook_sweep_after_seconds: float = 60.0
     ratelimit_ip: str = "30 per minute"
     ratelimit_site: str = "6000 per minute"
     ratelimit_diacritics: str = "120 per minute"
@@ -57,6 +78,12 @@ class Settings:
     sweep_interval_seconds: int = 60
     default_max_length: int = 2000
     secure_cookies: bool = True
+    # The reader's form (service/public): CAPTCHA issuance per IP, comments per IP, the
+    # seconds a person needs at least between opening the form and sending, the demo page.
+    ratelimit_captcha: str = "20 per minute"
+    ratelimit_public: str = "10 per minute"
+    form_min_seconds: float = 3.0
+    demo_page: bool = False
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -68,6 +95,11 @@ class Settings:
             redis_url=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
             secret_key=overrides.pop("secret_key", None) or _secret_key(instance),
             port=_int("VIMOD_PORT", 5000),
+            webhook_backoff_seconds=_float("VIMOD_WEBHOOK_BACKOFF_SECONDS", 30.0),
+            webhook_backoff_max_seconds=_float("VIMOD_WEBHOOK_BACKOFF_MAX_SECONDS", 1800.0),
+            webhook_max_attempts=max(1, _int("VIMOD_WEBHOOK_MAX_ATTEMPTS", 8)),
+            webhook_timeout_seconds=_float("VIMOD_WEBHOOK_TIMEOUT_SECONDS", 10.0) or 10.0,
+            webhook_sweep_after_seconds=_float("VIMOD_WEBHOOK_SWEEP_AFTER", 60.0),
             ratelimit_ip=os.environ.get("VIMOD_RATELIMIT_IP", "30 per minute"),
             ratelimit_site=os.environ.get("VIMOD_RATELIMIT_SITE", "6000 per minute"),
             ratelimit_diacritics=os.environ.get("VIMOD_RATELIMIT_DIACRITICS", "120 per minute"),
@@ -76,6 +108,10 @@ class Settings:
             sweep_after_seconds=_int("VIMOD_SWEEP_AFTER", 120),
             sweep_interval_seconds=_int("VIMOD_SWEEP_INTERVAL", 60),
             secure_cookies=os.environ.get("VIMOD_SECURE_COOKIES", "1") not in ("0", "false"),
+            ratelimit_captcha=os.environ.get("VIMOD_RATELIMIT_CAPTCHA", "20 per minute"),
+            ratelimit_public=os.environ.get("VIMOD_RATELIMIT_PUBLIC", "10 per minute"),
+            form_min_seconds=_int("VIMOD_FORM_MIN_SECONDS", 3),
+            demo_page=os.environ.get("VIMOD_DEMO", "0") not in ("0", "false", ""),
         )
         values.update(overrides)
         return cls(**values)

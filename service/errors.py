@@ -125,7 +125,11 @@ def init_app(app: APIFlask) -> None:
                 code, message, fields = "invalid_json", "The request body is not valid JSON.", {}
                 status = 400
             else:
-                inner = detail.get("json", detail) if isinstance(detail, dict) else detail
+                # One location (the JSON body or the query string): name the fields alone.
+                inner = detail
+                if isinstance(detail, dict) and len(detail) == 1 and (
+                        {"json", "query"} & set(detail)):
+                    inner = next(iter(detail.values()))
                 fields = flatten_messages(inner)
                 code, message = "validation_error", "Some fields are invalid."
         else:

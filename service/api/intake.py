@@ -29,6 +29,7 @@ from service.limits import client_ip, ip_limit, limiter, site_key, site_limit
 from service.metrics import COMMENTS_ACCEPTED, ENQUEUE_FAILURES, INTAKE_LATENCY
 from service.queueing import enqueue_comment
 from service.storage import Comment, CommentStatus
+from service.storage.tables import PUBLISHED
 
 bp = APIBlueprint("intake", __name__, url_prefix="/api/v1", tag="Comments")
 
@@ -146,26 +147,52 @@ def submit_comment(payload: dict[str, Any]):  # noqa: ANN201
     if key and (found := _existing(session, site, key, fingerprint)):
         return _accepted(found.id, found.status)
 
+    client = payload.get("client") or {}
+    stored = store_comment(
+        session, site, payload["article"], payload, key=key, fingerprint=fingerprint,
+        client_ip=client.get("ip") or request.remote_addr, user_agent=client.get("user_agent"),
+    )
+    if isinstance(stored, Comment):  # a raced retry with the same Idempotency-Key
+        return _accepted(stored.id, stored.status)
+    return _accepted(stored, CommentStatus.received)
+
+
+def store_comment(
+    session: Session,
+    site: SiteInfo,
+    article_data: dict[str, Any],
+    payload: dict[str, Any],
+    *,
+    key: str | None,
+    fingerprint: str,
+    client_ip: str | None,
+    user_agent: str | None,
+    published_parent_only: bool = False,
+) -> int | Comment:
+    """Commit a validated comment (status received), then queue it for the worker. Returns
+    its id; or the comment a concurrent request with the same idempotency key stored.
+    Shared by the server-to-server intake and the reader's form (service/public)."""
     parent_id = payload.get("parent_id")
     articles = current_app.extensions["vimod.articles"]
-    article = articles.resolve(session, site.id, payload["article"])
+    article = articles.resolve(session, site.id, article_data)
     if parent_id is not None:
         parent = session.get(Comment, parent_id)
-        if parent is None or parent.site_id != site.id or parent.article_id != article.id:
+        if (parent is None or parent.site_id != site.id or parent.article_id != article.id
+                or (published_parent_only and parent.status not in PUBLISHED)):
+            session.rollback()
             raise APIError(
                 422,
                 "Some fields are invalid.",
                 fields={"parent_id": "No such comment under this article."},
             )
-    client = payload.get("client") or {}
     values = dict(
         site_id=site.id,
         article_id=article.id,
         parent_id=parent_id,
         author_name=payload["author"]["name"].strip(),
         author_email=payload["author"]["email"].strip(),
-        client_ip=client.get("ip") or request.remote_addr,
-        user_agent=client.get("user_agent"),
+        client_ip=client_ip,
+        user_agent=user_agent,
         body_original=payload["body"],
         text_key=text_key(payload["body"]),
         status=CommentStatus.received,
@@ -185,13 +212,13 @@ def submit_comment(payload: dict[str, Any]):  # noqa: ANN201
         # Two retries with one Idempotency-Key raced: the other one stored it.
         session.rollback()
         if key and (found := _existing(session, site, key, fingerprint)):
-            return _accepted(found.id, found.status)
+            return found
         raise
     articles.remember(article)
     if not enqueue_comment(current_app.extensions["vimod.producer"], comment_id):
         ENQUEUE_FAILURES.inc()
     COMMENTS_ACCEPTED.labels(site=str(site.id)).inc()
-    return _accepted(comment_id, CommentStatus.received)
+    return comment_id
 
 
 @bp.after_request

@@ -34,6 +34,8 @@ class SiteInfo:
     id: int
     name: str
     settings: dict[str, Any]
+    # Where the site's pages may call the reader-facing API from (scheme://host[:port]).
+    allowed_origins: frozenset[str] = frozenset()
 
     def setting(self, name: str) -> Any:
         return self.settings.get(name, DEFAULT_SITE_SETTINGS.get(name))
@@ -65,19 +67,28 @@ class SiteKeys:
             return None  # Redis down: the TTL alone bounds staleness
 
     def lookup(self, session: Session, api_key: str) -> SiteInfo | None:
-        digest = hash_api_key(api_key)
+        """The site whose secret key this is."""
+        return self._lookup(session, hash_api_key(api_key), Site.api_key_hash)
+
+    def lookup_public(self, session: Session, public_key: str) -> SiteInfo | None:
+        """The site whose public key (the one in its pages' embed tag) this is."""
+        return self._lookup(session, "public:" + public_key, Site.public_key)
+
+    def _lookup(self, session: Session, cache_key: str, column: Any) -> SiteInfo | None:
+        value = cache_key.removeprefix("public:")
         # Read the generation before the database: a change committed after this read bumps
         # the generation after its commit, so this entry cannot outlive it.
         generation = self._generation()
         now = time.monotonic()
-        hit = self._cache.get(digest)
+        hit = self._cache.get(cache_key)
         if hit and hit[0] > now and hit[1] == generation:  # None == None: Redis down, TTL only
             return hit[2]
-        site = session.scalar(select(Site).where(Site.api_key_hash == digest))
-        info = SiteInfo(site.id, site.name, dict(site.settings or {})) if site else None
+        site = session.scalar(select(Site).where(column == value))
+        info = (SiteInfo(site.id, site.name, dict(site.settings or {}),
+                         frozenset(site.allowed_origins or ())) if site else None)
         if len(self._cache) > 10_000:  # unknown keys must not grow it without bound
             self._cache.clear()
-        self._cache[digest] = (now + self.ttl, generation, info)
+        self._cache[cache_key] = (now + self.ttl, generation, info)
         return info
 
     def invalidate(self) -> None:

@@ -62,6 +62,10 @@ class CommentStatus(enum.StrEnum):
     removed = "removed"
 
 
+# What readers see: approved by a moderator or automatically (never removed or pending).
+PUBLISHED = (CommentStatus.approved, CommentStatus.auto_approved)
+
+
 class Role(enum.StrEnum):
     moderator = "moderator"
     admin = "admin"
