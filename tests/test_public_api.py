@@ -429,3 +429,11 @@ def test_another_sites_comments_are_not_readable_with_this_key(api, sessions, cl
     assert api.read().get_json()["count"] == 0
     with sessions() as session:
         assert session.get(Site, site_id).public_key != api.public_key
+
+
+def test_form_settings_give_the_sites_length_limit(app, api, sessions, reader_site, client):  # noqa: ANN001
+    app.config["FORM_MIN_SECONDS"] = 3
+    assert client.get(f"{api.base}/form").get_json() == {"max_length": 2000, "min_seconds": 3.0}
+    set_settings(sessions, reader_site[0], max_length=500)
+    app.extensions["vimod.site_keys"].invalidate()
+    assert client.get(f"{api.base}/form").get_json()["max_length"] == 500

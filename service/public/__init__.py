@@ -103,6 +103,14 @@ def _public_limit() -> str:
     return current_app.config["RATELIMIT_PUBLIC"]
 
 
+@bp.get("/form")
+@bp.doc(responses={404: "Unknown public key"})
+def form_settings() -> Response:
+    """What the form needs to know before the reader types: the site's length limit."""
+    return _cached_json({"max_length": int(g.site.setting("max_length")),
+                         "min_seconds": float(current_app.config["FORM_MIN_SECONDS"])})
+
+
 @bp.post("/captcha")
 @limiter.limit(_captcha_limit, key_func=get_remote_address)
 @bp.input(CaptchaRequest, arg_name="payload")
