@@ -53,6 +53,8 @@ def run_dev() -> int:
     env["PYTHONUNBUFFERED"] = "1"
     # Served over plain http on localhost: cookies marked Secure would never come back.
     env.setdefault("VIMOD_SECURE_COOKIES", "0")
+    # The demo article page (/demo) with the embedded comment form: the whole loop locally.
+    env.setdefault("VIMOD_DEMO", "1")
 
     embedded = None
     if not os.environ.get("REDIS_URL"):

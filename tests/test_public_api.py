@@ -437,3 +437,11 @@ def test_form_settings_give_the_sites_length_limit(app, api, sessions, reader_si
     set_settings(sessions, reader_site[0], max_length=500)
     app.extensions["vimod.site_keys"].invalidate()
     assert client.get(f"{api.base}/form").get_json()["max_length"] == 500
+
+
+def test_the_reader_api_is_in_the_openapi_document(client) -> None:  # noqa: ANN001
+    paths = client.get("/api/v1/openapi.json").json["paths"]
+    base = "/api/v1/public/sites/{public_key}"
+    assert "202" in paths[f"{base}/articles/{{article_id}}/comments"]["post"]["responses"]
+    for path in ("/captcha", "/form", "/counts", "/articles/{article_id}/comments/count"):
+        assert f"{base}{path}" in paths

@@ -69,13 +69,13 @@ def _origin_allowed(site: SiteInfo) -> str | None:
 def _check_origin() -> None:
     # Anyone can forge an Origin header outside a browser; this keeps other sites' pages
     # from posting into this site through their readers' browsers. The CAPTCHA stops bots.
-    if request.method == "POST" and request.endpoint == "public.submit" and \
+    if request.method == "POST" and request.endpoint == "public.submit_comment" and \
             _origin_allowed(g.site) is None:
         raise APIError(403, "This page's origin may not post comments to this site.",
                        code="origin_not_allowed",
                        fields={"Origin": request.headers.get("Origin", "missing")[:200]})
     if request.method == "POST" and request.mimetype != "application/json" and (
-            request.endpoint == "public.submit" or request.content_length):
+            request.endpoint == "public.submit_comment" or request.content_length):
         raise APIError(415, "Send JSON with Content-Type: application/json.",
                        fields={"Content-Type": f"Got {request.mimetype or 'nothing'}."})
 
@@ -195,7 +195,7 @@ def _check_form_token(token: str, site_id: int) -> None:
     403: "Origin not allowed", 404: "Unknown public key", 415: "Not JSON",
     422: "Invalid fields, honeypot, form token, too fast or wrong CAPTCHA",
     429: "Rate limited; see Retry-After"})
-def submit(article_id: str, payload: dict[str, Any]):  # noqa: ANN201
+def submit_comment(article_id: str, payload: dict[str, Any]):  # noqa: ANN201
     """A reader's comment from the embedded form."""
     site: SiteInfo = g.site
     session = db.session()
