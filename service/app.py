@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> APIFlask:
         RATELIMIT_DIACRITICS=settings.ratelimit_diacritics,
         RATELIMIT_ENABLED=settings.ratelimit_enabled,
         RATELIMIT_CAPTCHA=settings.ratelimit_captcha,
+        RATELIMIT_CAPTCHA_AUDIO="5 per minute",
         RATELIMIT_PUBLIC=settings.ratelimit_public,
         CAPTCHA_TTL=600,  # seconds a reader has to answer a challenge
         FORM_MIN_SECONDS=settings.form_min_seconds,

@@ -136,6 +136,15 @@ def test_challenges_are_rate_limited_per_ip(app, api, client) -> None:  # noqa: 
     assert response.headers["Access-Control-Allow-Origin"] == ORIGIN  # the form can read it
 
 
+def test_audio_challenges_have_a_tighter_limit(app, api, client) -> None:  # noqa: ANN001
+    app.config["RATELIMIT_CAPTCHA_AUDIO"] = "2 per minute"
+    api.challenge("audio")
+    api.challenge("audio")
+    refused = client.post(f"{api.base}/captcha", json={"kind": "audio"})
+    assert refused.status_code == 429
+    api.challenge("image")  # images are still given
+
+
 def test_unknown_public_key_is_404_for_every_endpoint(client) -> None:  # noqa: ANN001
     base = "/api/v1/public/sites/vmp_nope"
     for response in (client.post(f"{base}/captcha", json={}),
@@ -445,3 +454,15 @@ def test_the_reader_api_is_in_the_openapi_document(client) -> None:  # noqa: ANN
     assert "202" in paths[f"{base}/articles/{{article_id}}/comments"]["post"]["responses"]
     for path in ("/captcha", "/form", "/counts", "/articles/{article_id}/comments/count"):
         assert f"{base}{path}" in paths
+
+
+def test_media_is_drawn_once_and_gone_with_the_challenge(api, client) -> None:  # noqa: ANN001
+    """Drawing (and above all speaking) costs CPU: asking again must not draw again."""
+    challenge = api.challenge()
+    first, again = client.get(challenge["image_url"]), client.get(challenge["image_url"])
+    assert first.data == again.data  # each drawing is random: the same bytes were kept
+    data = {"author": {"name": "Lan", "email": EMAIL}, "body": "Cảm ơn tác giả.",
+            "captcha": {"id": challenge["id"], "answer": api.answer(challenge)},
+            "form_token": challenge["form_token"]}
+    assert api.post(data).status_code == 202
+    assert client.get(challenge["image_url"]).status_code == 404
