@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 # Reinstall when pyproject.toml changes.
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint translations browser bench bench-intake bench-diacritics bench-pipeline bench-classifier bench-retrain clean
+.PHONY: run test lint translations browser bench bench-intake bench-diacritics bench-pipeline bench-classifier bench-retrain bench-public clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -63,6 +63,10 @@ bench-classifier: $(STAMP)
 # while the intake and the review queue are under load.
 bench-retrain: $(STAMP)
 	$(PY) benchmarks/retrain.py
+
+# The reader API (published comments, counts, CAPTCHA) under a 100,000-comment backlog.
+bench-public: $(STAMP)
+	$(PY) benchmarks/public_read.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
