@@ -110,6 +110,8 @@ def run_dev() -> int:
             f"vimod running at http://127.0.0.1:{settings.port}  (review queue /review, "
             f"API /api/v1, spec /api/v1/openapi.json). Ctrl-C stops everything."
         )
+        if env.get("VIMOD_DEMO", "0") not in ("0", "false", ""):
+            click.echo(f"open http://127.0.0.1:{settings.port}/demo  (an article with the form)")
         while not stopping:
             for name, proc in children.items():
                 if proc.poll() is not None:
