@@ -15,6 +15,8 @@ from service.storage.tables import (
     TrainingOverride,
     TrainingRun,
     User,
+    WebhookAttempt,
+    WebhookDelivery,
     WordListEntry,
 )
 
@@ -32,6 +34,8 @@ __all__ = [
     "TrainingOverride",
     "TrainingRun",
     "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
     "WordListEntry",
     "make_engine",
     "make_session_factory",

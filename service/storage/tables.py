@@ -313,3 +313,54 @@ class TrainingRun(Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class WebhookDelivery(Base):
+    """One event for a site's webhook (the outbox): written in the same transaction as the
+    decision it reports, then sent by a worker until the site answers 2xx or the attempts
+    run out. The payload is stored exactly as it is sent."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        # The admin page: a site's deliveries newest first, all or only the failed ones.
+        Index("ix_webhook_deliveries_site", "site_id", "id"),
+        Index("ix_webhook_deliveries_site_status", "site_id", "status", "id"),
+        # The sweep: pending deliveries whose next attempt is overdue (a lost message).
+        Index("ix_webhook_deliveries_due", "next_attempt_at",
+              postgresql_where=text("status = 'pending'"),
+              sqlite_where=text("status = 'pending'")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    # NULL for a test event (and once the comment is deleted).
+    comment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("comments.id", ondelete="SET NULL"), index=True)
+    event: Mapped[str] = mapped_column(String(50))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|delivered|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # When the next attempt is due; while an attempt runs, the end of its lease.
+    next_attempt_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set on a copy an admin asked for: the delivery it repeats.
+    redelivery_of: Mapped[int | None] = mapped_column(
+        ForeignKey("webhook_deliveries.id", ondelete="SET NULL"))
+
+    site: Mapped[Site] = relationship()
+
+
+class WebhookAttempt(Base):
+    """One HTTP request of a delivery: its answer's status or the error, and how long it took."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True)
+    attempted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(500))
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
