@@ -78,7 +78,7 @@ def run_dev() -> int:
         "web": [py, "-m", "gunicorn", "-c", "python:service.gunicorn_conf", "service.wsgi:app"],
         "worker": [
             py, "-m", "celery", "-A", "workers.celery_app", "worker",
-            "-Q", "moderation,maintenance", "--concurrency", "2", "--loglevel", "INFO",
+            "-Q", "moderation,maintenance,webhooks", "--concurrency", "2", "--loglevel", "INFO",
             "--hostname", "vimod-dev@%h",
         ],
         # Retraining on a worker of its own (one run at a time, a fresh process per run,

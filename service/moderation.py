@@ -1,18 +1,23 @@
-"""Moderators' decisions: approve, reject with a reason, edit-then-approve, undo — each a
-conditional status change plus an audit row, so two moderators can never both decide."""
+"""Moderators' decisions: approve, reject with a reason, edit-then-approve, remove a
+published comment, undo — each a conditional status change plus an audit row (and, when the
+site has a webhook, its outbox row) in one transaction, so two moderators can never both
+decide and a decision is never without its event."""
 
 from __future__ import annotations
 
 import unicodedata
 from datetime import timedelta
 
+from flask import current_app, has_app_context
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from service import webhooks
+from service.queueing import enqueue_webhooks
 from service.storage import Ban, Comment, CommentStatus, ModerationAction
-from service.storage.tables import utcnow
+from service.storage.tables import PUBLISHED, utcnow
 
 # Labels and messages are lazy: translated when rendered (in the request's language);
 # outside an app context they read as the English msgid.
@@ -25,6 +30,16 @@ REJECT_REASONS: dict[str, LazyString] = {
     "duplicate": _l("Duplicate"),
     "other": _l("Other reason"),
     "banned": _l("Author is banned"),
+}
+# Why a published comment is taken down (the shared ones read as their reject reasons).
+REMOVE_REASONS: dict[str, LazyString] = {
+    "offensive": REJECT_REASONS["offensive"],
+    "hate": REJECT_REASONS["hate"],
+    "spam": REJECT_REASONS["spam"],
+    "off_topic": REJECT_REASONS["off_topic"],
+    "author_request": _l("The author asked for it"),
+    "legal": _l("Legal request"),
+    "other": REJECT_REASONS["other"],
 }
 # Statuses a moderator may decide from (a published comment is unpublished with `remove`).
 DECIDABLE = {CommentStatus.pending, CommentStatus.auto_rejected, CommentStatus.auto_approved,
@@ -42,23 +57,36 @@ class ModerationError(ValueError):
 
 
 def _change(session: Session, comment: Comment, user_id: int, actor: str, to_status: str,
-            reason: str | None, edited: str | None, published: str | None) -> None:
+            reason: str | None, edited: str | None, published: str | None,
+            undo: bool = False) -> None:
     now = utcnow()
+    decided_at = None if to_status == CommentStatus.pending else now
     changed = session.execute(
         update(Comment)
         .where(Comment.id == comment.id, Comment.status == comment.status)
-        .values(status=to_status, body_published=published,
-                decided_at=None if to_status == CommentStatus.pending else now)
+        .values(status=to_status, body_published=published, decided_at=decided_at)
         .execution_options(synchronize_session=False)
     ).rowcount
     if changed != 1:
         session.rollback()
         raise ModerationError(_l("Someone else has just handled this comment."))
+    delivery_id = webhooks.add_decision(
+        session, comment, comment.site, from_status=comment.status, to_status=to_status,
+        published=published, decided_at=decided_at, reason=reason, automatic=False, undo=undo)
     session.add(ModerationAction(
         comment_id=comment.id, user_id=user_id, actor=actor, created_at=now,
         from_status=comment.status, to_status=to_status, reason=reason, edited_body=edited,
     ))
     session.commit()
+    if delivery_id is not None:
+        _send_after_commit([delivery_id])
+
+
+def _send_after_commit(delivery_ids: list[int]) -> None:
+    """Queue the committed deliveries from a web request; elsewhere (scripts, the CLI) the
+    webhook sweep finds them still pending and sends them."""
+    if has_app_context() and "vimod.producer" in current_app.extensions:
+        enqueue_webhooks(current_app.extensions["vimod.producer"], delivery_ids)
 
 
 def approve(session: Session, comment: Comment, user_id: int, actor: str,
@@ -102,10 +130,34 @@ def undo(session: Session, comment: Comment, user_id: int, actor: str) -> str:
         raise ModerationError(_l("The time to undo has passed."))
     if comment.status != last.to_status:
         raise ModerationError(_l("The comment has changed since that action."))
-    published = (unicodedata.normalize("NFC", comment.body_original).strip()
-                 if last.from_status == CommentStatus.auto_approved else None)
-    _change(session, comment, user_id, actor, last.from_status, "undo", None, published)
+    if last.from_status not in PUBLISHED:
+        published = None
+    elif last.to_status == CommentStatus.removed:
+        # `remove` keeps the text it took down (perhaps an edited one): publish it again.
+        published = comment.body_published or _nfc(comment.body_original)
+    else:
+        published = _nfc(comment.body_original)  # what automatic approval publishes
+    _change(session, comment, user_id, actor, last.from_status, "undo", None, published,
+            undo=True)
     return last.from_status
+
+
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text).strip()
+
+
+def remove(session: Session, comment: Comment, user_id: int, actor: str, reason: str,
+           note: str | None = None) -> None:
+    """Take a published comment down (sites stop showing it), with a reason; undoable."""
+    if comment.status not in PUBLISHED:
+        raise ModerationError(_l("Only a published comment can be removed."))
+    if reason not in REMOVE_REASONS:
+        raise ModerationError(_l("Choose a reason for removing."), 400)
+    text = reason + (f": {note.strip()[:400]}" if note and note.strip() else "")
+    # The published text stays on the row (readers no longer get it: not a published
+    # status), so an undo can put back exactly what was there.
+    _change(session, comment, user_id, actor, CommentStatus.removed, text, None,
+            comment.body_published)
 
 
 def ban_author(session: Session, comment: Comment, user_id: int, actor: str, by_email: bool,

@@ -15,6 +15,11 @@ QUEUE_MODERATION = "moderation"
 QUEUE_MAINTENANCE = "maintenance"
 # Retraining has a queue (and workers) of its own: moderation never waits behind it.
 QUEUE_TRAINING = "training"
+TASK_DELIVER_WEBHOOK = "vimod.deliver_webhook"
+TASK_SWEEP_WEBHOOKS = "vimod.sweep_webhooks"
+# Webhook deliveries wait on other people's servers: a queue of their own, so a slow
+# receiver holds up only other deliveries, never moderation.
+QUEUE_WEBHOOKS = "webhooks"
 
 
 def broker_options() -> dict:
@@ -56,3 +61,18 @@ def enqueue_retrain(producer: Celery, run_id: int, task_id: str) -> None:
     run failed: unlike a comment, nothing sweeps a lost run up later)."""
     producer.send_task(TASK_RETRAIN, args=[run_id], queue=QUEUE_TRAINING, task_id=task_id,
                        retry=False)
+
+
+def enqueue_webhooks(producer: Celery, delivery_ids: list[int],
+                     countdown: float | None = None) -> bool:
+    """Queue deliveries (after the commit that wrote them); False (logged) if the broker is
+    unreachable: the rows are in the database and the webhook sweep sends them later."""
+    try:
+        for delivery_id in delivery_ids:
+            producer.send_task(TASK_DELIVER_WEBHOOK, args=[delivery_id], queue=QUEUE_WEBHOOKS,
+                               countdown=countdown, retry=False)
+    except Exception:  # noqa: BLE001 - any broker failure: the sweep will re-enqueue
+        log.warning("could not enqueue webhook deliveries %s; the sweep will retry",
+                    delivery_ids, exc_info=True)
+        return False
+    return True

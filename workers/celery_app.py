@@ -11,8 +11,11 @@ from service.queueing import (
     QUEUE_MAINTENANCE,
     QUEUE_MODERATION,
     QUEUE_TRAINING,
+    QUEUE_WEBHOOKS,
+    TASK_DELIVER_WEBHOOK,
     TASK_RETRAIN,
     TASK_SWEEP_RECEIVED,
+    TASK_SWEEP_WEBHOOKS,
     broker_options,
 )
 
@@ -20,12 +23,16 @@ from service.queueing import (
 def make_celery(settings: Settings | None = None) -> Celery:
     settings = settings or Settings.from_env()
     app = Celery("vimod", broker=settings.redis_url,
-                 include=["workers.tasks", "workers.training"])
+                 include=["workers.tasks", "workers.training", "workers.webhooks"])
     app.conf.update(broker_options())
     app.conf.update(
-        task_queues=[Queue(QUEUE_MODERATION), Queue(QUEUE_MAINTENANCE), Queue(QUEUE_TRAINING)],
-        # Training runs on its own workers (`-Q training`), never in the moderation queue.
-        task_routes={TASK_RETRAIN: {"queue": QUEUE_TRAINING}},
+        task_queues=[Queue(QUEUE_MODERATION), Queue(QUEUE_MAINTENANCE), Queue(QUEUE_TRAINING),
+                     Queue(QUEUE_WEBHOOKS)],
+        # Training runs on its own workers (`-Q training`), never in the moderation queue;
+        # webhook deliveries (waiting on the sites' servers) have a queue of their own too.
+        task_routes={TASK_RETRAIN: {"queue": QUEUE_TRAINING},
+                     TASK_DELIVER_WEBHOOK: {"queue": QUEUE_WEBHOOKS},
+                     TASK_SWEEP_WEBHOOKS: {"queue": QUEUE_WEBHOOKS}},
         # A task is acknowledged only once it has finished, and a worker killed
         # mid-task gives its message back: with idempotent tasks, a crash loses nothing.
         task_acks_late=True,
@@ -39,7 +46,14 @@ def make_celery(settings: Settings | None = None) -> Celery:
                 "task": TASK_SWEEP_RECEIVED,
                 "schedule": float(settings.sweep_interval_seconds),
                 "options": {"queue": QUEUE_MAINTENANCE, "expires": settings.sweep_interval_seconds},
-            }
+            },
+            # Deliveries whose message was lost: on the webhooks queue, so whichever worker
+            # sends webhooks also sweeps them.
+            "sweep-webhooks": {
+                "task": TASK_SWEEP_WEBHOOKS,
+                "schedule": float(settings.sweep_interval_seconds),
+                "options": {"queue": QUEUE_WEBHOOKS, "expires": settings.sweep_interval_seconds},
+            },
         },
         beat_schedule_filename=str(settings.instance / "celerybeat-schedule"),
     )
@@ -54,10 +68,10 @@ celery = make_celery()
 def _warm_models(sender=None, **_kwargs) -> None:  # noqa: ANN001, ANN003
     # Load the language models in the main worker process, before the pool forks: the
     # children share the arrays' pages instead of each loading its own copy. A worker
-    # that only trains does not need them.
+    # that only trains or sends webhooks does not need them.
     queues = set(getattr(getattr(sender, "app", None) and sender.app.amqp.queues,
                          "consume_from", None) or ())
-    if queues == {QUEUE_TRAINING}:
+    if queues and queues <= {QUEUE_TRAINING, QUEUE_WEBHOOKS}:
         return
     from models.classifier import load_active
     from models.diacritics import get_model

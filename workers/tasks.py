@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import time
 import unicodedata
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from functools import cache
 
 import redis as redis_lib
@@ -15,8 +16,15 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from service.queueing import QUEUE_MODERATION, TASK_PROCESS_COMMENT, TASK_SWEEP_RECEIVED
+from service import webhooks
+from service.queueing import (
+    QUEUE_MODERATION,
+    TASK_PROCESS_COMMENT,
+    TASK_SWEEP_RECEIVED,
+    enqueue_webhooks,
+)
 from service.storage import (
+    Article,
     Comment,
     CommentStatus,
     ModerationAction,
@@ -25,6 +33,7 @@ from service.storage import (
 )
 from service.storage.tables import utcnow
 from workers.pipeline import CommentContext
+from workers.pipeline.context import Outcome
 from workers.pipeline.resources import Resources
 from workers.pipeline.runner import TRANSIENT, run_pipeline_many
 
@@ -57,10 +66,16 @@ def flags_column(flags: list[str]) -> str:
     return (" " + " ".join(flags) + " ")[:500]
 
 
-def process_comments_now(resources: Resources, comment_ids: list[int]) -> dict[int, str]:
+def process_comments_now(
+    resources: Resources, comment_ids: list[int],
+    send_webhooks: Callable[[list[int]], object] | None = None,
+) -> dict[int, str]:
     """Analyse the `received` comments among `comment_ids` and move them on; returns each
     existing comment's status. Safe to run any number of times, concurrently too: only the
-    run whose conditional UPDATE matches `status = received` writes a result and audit row."""
+    run whose conditional UPDATE matches `status = received` writes a result and audit row
+    (and, for an automatic decision on a site with a webhook, its outbox row).
+    `send_webhooks` gets those deliveries' ids after the commit (without it, the webhook
+    sweep sends them)."""
     with resources.sessions() as session:
         comments = session.scalars(
             select(Comment).where(Comment.id.in_(set(comment_ids)))
@@ -81,6 +96,8 @@ def process_comments_now(resources: Resources, comment_ids: list[int]) -> dict[i
         ]
         outcomes = run_pipeline_many(ctxs)
         now = utcnow()
+        # Automatic decisions on sites with a webhook: (comment, outcome, published text).
+        decided: list[tuple[Comment, Outcome, str | None]] = []
         for comment, outcome in zip(todo, outcomes, strict=True):
             published = None
             if outcome.status == CommentStatus.auto_approved:
@@ -111,8 +128,40 @@ def process_comments_now(resources: Resources, comment_ids: list[int]) -> dict[i
                 reason=outcome.reason, created_at=now,
             ))
             statuses[comment.id] = outcome.status
+            if (webhooks.webhook_url(comment.site)
+                    and webhooks.event_for(CommentStatus.received, outcome.status)):
+                decided.append((comment, outcome, published))
+        delivery_ids = _add_webhooks(session, decided, now)
         session.commit()
-        return statuses
+    if delivery_ids and send_webhooks is not None:
+        send_webhooks(delivery_ids)
+    return statuses
+
+
+def _add_webhooks(session: Session, decided: list[tuple[Comment, Outcome, str | None]],
+                  now: datetime) -> list[int]:
+    """Outbox rows for automatic decisions, in the batch's transaction (one query for the
+    articles' ids as the sites know them)."""
+    if not decided:
+        return []
+    external = dict(session.execute(select(Article.id, Article.external_id).where(
+        Article.id.in_({c.article_id for c, _, _ in decided}))).tuples().all())
+    ids = []
+    for comment, outcome, published in decided:
+        delivery_id = webhooks.add_decision(
+            session, comment, comment.site, from_status=CommentStatus.received,
+            to_status=outcome.status, published=published, decided_at=now,
+            reason=outcome.decided_by.removeprefix("system:"), automatic=True,
+            article_external_id=external.get(comment.article_id))
+        if delivery_id is not None:
+            ids.append(delivery_id)
+    return ids
+
+
+def _send_webhooks(delivery_ids: list[int]) -> None:
+    from workers.celery_app import celery
+
+    enqueue_webhooks(celery, delivery_ids)
 
 
 def process_comment_now(resources: Resources, comment_id: int) -> str | None:
@@ -131,7 +180,7 @@ def process_comment(requests) -> None:  # noqa: ANN001
     ids = [int(r.args[0]) for r in requests]
     started = time.perf_counter()
     try:
-        process_comments_now(_resources(), ids)
+        process_comments_now(_resources(), ids, send_webhooks=_send_webhooks)
         log.debug("analysed a batch of %d in %.0f ms", len(ids),
                  (time.perf_counter() - started) * 1000)
     except TRANSIENT:
