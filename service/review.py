@@ -32,7 +32,7 @@ from service.auth import safe_next
 from service.params import parse_id, parse_page
 from service.review_labels import FLAG_LABELS, category_label, flag_label, status_label
 from service.storage import Article, Comment, CommentStatus, ModerationAction, Site
-from service.storage.tables import utcnow
+from service.storage.tables import PUBLISHED, utcnow
 from service.worddiff import changed_words, word_diff
 
 bp = Blueprint("review", __name__, url_prefix="/review")
@@ -49,6 +49,7 @@ TABS: dict[str, tuple[LazyString, list[str]]] = {
     "auto_rejected": (_l("Auto-rejected"), [CommentStatus.auto_rejected]),
     "approved": (_l("Approved"), [CommentStatus.approved, CommentStatus.auto_approved]),
     "rejected": (_l("Rejected"), [CommentStatus.rejected]),
+    "removed": (_l("Removed"), [CommentStatus.removed]),
 }
 
 
@@ -179,7 +180,8 @@ def _queue_query(tab: str, filters: Filters, order: str):  # noqa: ANN202
         query = query.where(Comment.priority >= FLAGGED_PRIORITY)
     if order == "oldest" or tab not in ("pending", "flagged"):
         return query.order_by(Comment.received_at.desc() if tab in (
-            "approved", "rejected", "auto_rejected") else Comment.received_at, Comment.id)
+            "approved", "rejected", "auto_rejected", "removed") else Comment.received_at,
+            Comment.id)
     if order == "uncertain":
         # Closest to a decision boundary first (read off ix_comments_pending_certainty);
         # comments the classifier did not score come last.
@@ -371,6 +373,8 @@ def card(comment_id: int):  # noqa: ANN201
             Comment.article_id == comment.article_id,
             Comment.status == CommentStatus.pending)),
         reasons=moderation.REJECT_REASONS, decidable=comment.status in moderation.DECIDABLE,
+        removable=comment.status in PUBLISHED,
+        remove_reasons=moderation.REMOVE_REASONS,
     )
 
 
@@ -420,6 +424,26 @@ def reject(comment_id: int):  # noqa: ANN201
     return _act(comment_id, lambda c: moderation.reject(
         db.session(), c, current_user.id, current_user.username,
         request.form.get("reason", ""), request.form.get("note")))
+
+
+@bp.post("/<int:comment_id>/remove")
+@login_required
+def remove(comment_id: int):  # noqa: ANN201
+    """Take a published comment down; the card stays open (undo is one click away)."""
+    comment = _get_visible(comment_id)
+    if claim(comment_id, current_user.id) != current_user.id:
+        flash(_("This comment is being handled by another moderator."), "error")
+        return redirect(url_for("review.card", comment_id=comment_id)), 409
+    try:
+        moderation.remove(db.session(), comment, current_user.id, current_user.username,
+                          request.form.get("reason", ""), request.form.get("note"))
+    except moderation.ModerationError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("review.card", comment_id=comment_id)), exc.status
+    finally:
+        release(comment_id, current_user.id)
+    flash(_("Removed: sites no longer show this comment."), "ok")
+    return redirect(url_for("review.card", comment_id=comment_id))
 
 
 @bp.post("/<int:comment_id>/ban")
