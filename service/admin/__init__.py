@@ -73,3 +73,4 @@ from service.admin import training_data  # noqa: E402, F401
 from service.admin import retrain  # noqa: E402, F401
 from service.admin import models_admin  # noqa: E402, F401
 from service.admin import thresholds  # noqa: E402, F401
+from service.admin import webhooks  # noqa: E402, F401 - a site's page, not in the bar

@@ -2,9 +2,10 @@
 origins, moderation settings, webhook, audit history), key and webhook-secret rotation.
 
 Settings are the keys the pipeline reads from `site.settings` (workers/pipeline/policy.py,
-diacritics.py, wordlists.py) and the intake reads `max_length`; the webhook URL and secret
-and the allowed origins are stored for the public API, webhooks and embeddable form, which
-do not use them yet. The worker loads a site's
+diacritics.py, wordlists.py) and the intake reads `max_length`; decisions are sent to the
+webhook URL, signed with the webhook secret (service/webhooks.py, workers/webhooks.py; the
+deliveries page is service/admin/webhooks.py); the allowed origins are stored for the public
+API and embeddable form. The worker loads a site's
 settings with every comment and the intake's key cache is invalidated after every change
 (service/api/lookups.py), so a change applies to the next comment without restart."""
 
@@ -55,6 +56,8 @@ ACTIONS = {
     "site.settings": _l("Settings changed"),
     "site.rotate_key": _l("Secret API key replaced"),
     "site.webhook_secret": _l("Webhook secret replaced"),
+    "site.webhook_redeliver": _l("Webhook event sent again"),
+    "site.webhook_test": _l("Webhook test event sent"),
 }
 # Field names in the audit history.
 FIELDS = {
