@@ -78,8 +78,15 @@ def run_dev() -> int:
         "web": [py, "-m", "gunicorn", "-c", "python:service.gunicorn_conf", "service.wsgi:app"],
         "worker": [
             py, "-m", "celery", "-A", "workers.celery_app", "worker",
-            "-Q", "moderation,maintenance,webhooks", "--concurrency", "2", "--loglevel", "INFO",
+            "-Q", "moderation,maintenance", "--concurrency", "2", "--loglevel", "INFO",
             "--hostname", "vimod-dev@%h",
+        ],
+        # Webhook deliveries wait on other sites' servers: threads, on a worker of their own,
+        # so a slow receiver never holds up moderation.
+        "webhooks": [
+            py, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", "webhooks",
+            "--pool", "threads", "--concurrency", "4", "--loglevel", "INFO",
+            "--hostname", "vimod-webhooks@%h",
         ],
         # Retraining on a worker of its own (one run at a time, a fresh process per run,
         # at a lower CPU priority): moderation never waits behind training.
