@@ -1,6 +1,7 @@
-"""Regenerate the README's screenshots: the review queue, a comment card, and the admin
+"""Regenerate the README's screenshots: the review queue, a comment card, the admin
 console (dashboard, a site's settings, training data, a retraining run, a model compared
-with the active one):
+with the active one) and the embedded comment form on the demo article page, warning about
+a comment typed without diacritics:
 
     .venv/bin/python docs/screenshots.py      (needs chromium: apt-get install chromium)
 
@@ -30,7 +31,7 @@ from service.accounts import create_site, create_user  # noqa: E402
 from service.app import create_app  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.embedded_redis import EmbeddedRedis  # noqa: E402
-from service.storage import Comment, make_engine, make_session_factory  # noqa: E402
+from service.storage import Comment, Site, make_engine, make_session_factory  # noqa: E402
 from service.storage.migrate import upgrade  # noqa: E402
 from workers.pipeline.resources import Resources  # noqa: E402
 from workers.tasks import process_comment_now  # noqa: E402
@@ -41,6 +42,12 @@ COMMENTS = [
     ("Nguyễn Minh", "Đ.m bọn tham nhũng, phải xử thật nặng vào"),
     ("Phạm Thu", "Mong tỉnh sớm sửa con đường này, mùa mưa ngập nặng lắm ạ."),
     ("Hoàng Nam", "ko bít j lun, thủ tục này có dc làm online ko ạ?"),
+]
+# Published under the demo article before the embedded form's screenshot.
+DEMO_COMMENTS = [
+    ("Phạm Văn Đức", "Mong nhà thầu làm đúng tiến độ, mùa mưa năm nào đoạn qua Nậm Khê cũng "
+                     "sạt lở, xe cứu thương không vào được."),
+    ("Lò Thị Hoa", "Đồng ý với anh Đức. Xin hỏi có phân luồng cho xe chở học sinh không ạ?"),
 ]
 # Decided by the moderator before the screenshots (approve, or a reject reason), so the
 # dashboard and the training data have something to show.
@@ -67,7 +74,7 @@ def main() -> None:
         s.commit()
         moderator_id = moderator.id
     settings = Settings(instance=tmp / "instance", database_url=url, redis_url=redis_server.url,
-                        secret_key="shots", secure_cookies=False)
+                        secret_key="shots", secure_cookies=False, demo_page=True)
     app = create_app(settings)
     import redis
 
@@ -101,6 +108,7 @@ def main() -> None:
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_port}"
+    demo_comments(sessions, client, resources, site, moderator_id, app, base)
     out = ROOT / "docs"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
@@ -132,10 +140,47 @@ def main() -> None:
             admin.goto(base + path)
             admin.wait_for_load_state("networkidle")
             admin.screenshot(path=str(out / name), full_page=True)
+        reader = browser.new_page(viewport={"width": 820, "height": 900})
+        reader.goto(f"{base}/demo?site={site.site.public_key}")
+        form = reader.locator("vimod-comments")
+        form.locator("img.captcha-image").wait_for(state="visible")
+        form.locator(".comment-list.threads > li").first.wait_for()
+        reader.get_by_label("Họ tên").fill("Lê Thị Mai")
+        reader.get_by_label("Email").fill("mai.le@example.vn")
+        reader.get_by_label("Nội dung bình luận").press_sequentially(
+            "Duong nay sua mai khong xong, mua mua ngap nang lam, de nghi tinh lam nhanh", delay=5)
+        form.locator(".diacritics-warning").wait_for(state="visible")
+        reader.get_by_label("Mã xác nhận").focus()
+        box = form.bounding_box()  # in the viewport; the clip is in the page
+        scroll_x, scroll_y = reader.evaluate("() => [window.scrollX, window.scrollY]")
+        reader.screenshot(path=str(out / "embed-form.png"), full_page=True, clip={
+            "x": box["x"] + scroll_x - 16, "y": box["y"] + scroll_y - 16,
+            "width": box["width"] + 32, "height": box["height"] + 32})
         browser.close()
     server.shutdown()
     redis_server.stop()
-    print("wrote", ", ".join(["review-queue.png", "review-card.png", *shots]), "in", out)
+    print("wrote", ", ".join(["review-queue.png", "review-card.png", *shots, "embed-form.png"]),
+          "in", out)
+
+
+def demo_comments(sessions, client, resources, site, moderator_id, app, base) -> None:  # noqa: ANN001
+    """The demo article's published comments (a thread with a reply) and the page's origin
+    among the site's allowed origins."""
+    with sessions() as s:
+        row = s.get(Site, site.site.id)
+        row.allowed_origins = [base]
+        s.commit()
+    with app.app_context():
+        app.extensions["vimod.site_keys"].invalidate()
+    parent = None
+    for name, body in DEMO_COMMENTS:
+        data = {"article": {"id": "demo-1"}, "author": {"name": name, "email": "a@example.vn"},
+                "body": body, **({"parent_id": parent} if parent else {})}
+        r = client.post("/api/v1/comments", headers={"X-Api-Key": site.api_key}, json=data)
+        process_comment_now(resources, r.json["id"])
+        with app.app_context(), sessions() as s:
+            moderation.approve(s, s.get(Comment, r.json["id"]), moderator_id, "bientap")
+        parent = parent or r.json["id"]
 
 
 if __name__ == "__main__":
