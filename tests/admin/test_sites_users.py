@@ -284,6 +284,18 @@ def test_site_details_edit_and_escaping(ui, sessions) -> None:  # noqa: ANN001, 
                                                            "after": ["https://a.vn"]}
 
 
+def test_site_page_gives_the_embed_tag(ui, sessions) -> None:  # noqa: ANN001, F811
+    app, keys = ui
+    site_id = keys["a"][0]
+    html = admin(app).get(f"/admin/sites/{site_id}").get_data(as_text=True)
+    with sessions() as s:
+        public_key = s.get(Site, site_id).public_key
+    snippet = re.search(r"data-embed-snippet><code>(.*?)</code>", html, re.S).group(1)
+    assert 'src="http://localhost/embed.js"' in snippet.replace("&#34;", '"')
+    assert f'data-site="{public_key}"' in snippet
+    assert "&lt;script" in snippet  # shown as text, not run
+
+
 def test_unknown_site_and_bad_ids(ui) -> None:  # noqa: ANN001, F811
     app, _ = ui
     c = admin(app)
