@@ -30,7 +30,7 @@
       listenAgain: "Nghe lại",
       submit: "Gửi bình luận",
       sending: "Đang gửi…",
-      honeypot: "Trang web (để trống)",
+      honeypot: "Website",
       diacriticsWarning: "Bình luận của bạn dường như viết không dấu. Bình luận không dấu " +
         "khó đọc và có thể không được đăng. Văn bản có dấu gợi ý (hãy đọc lại trước khi gửi):",
       applySuggestion: "Dùng văn bản có dấu",
@@ -98,7 +98,7 @@
       listenAgain: "Play again",
       submit: "Post comment",
       sending: "Sending…",
-      honeypot: "Website (leave empty)",
+      honeypot: "Website",
       diacriticsWarning: "Your comment seems to be written without diacritics, which is " +
         "hard to read and may not be published. Suggested text with diacritics (check it " +
         "before sending):",
@@ -492,9 +492,15 @@
   });
 
   bodyInput.addEventListener("input", () => {
+    setError("body", "");
+    wasOver = false;
     updateCounter();
     scheduleCheck(DEBOUNCE_MS);
   });
+  // A field's error goes once the reader changes that field (the counter's stays true).
+  for (const id of ["name", "email", "captcha"]) {
+    fields[id].control.addEventListener("input", () => setError(id, ""));
+  }
 
   // --- CAPTCHA -------------------------------------------------------------------------
 
@@ -707,7 +713,7 @@
     attempt = null;
     clearErrors();
     say(T.moderated, "success");
-    const mine = loadMine();
+    const mine = loadMine().filter((c) => !data || c.id !== data.id);  // a resend's answer
     mine.push({
       id: data && data.id,
       author: { name: payload.author.name },
@@ -783,19 +789,20 @@
   let order = "newest";
   let page = 0;
   let pages = 0;
-  let loading = false;
+  let listSeq = 0;  // only the latest listing request counts (order changed meanwhile…)
   const seen = new Set();
 
   async function loadPage(next, focusNew) {
-    if (loading) return;
-    loading = true;
+    const seq = ++listSeq;
+    moreButton.disabled = true;
     retryButton.hidden = true;
     listStatus.textContent = T.loading;
     listStatus.className = "list-status";
     const url = `${COMMENTS_URL}?order=${order}&page=${next}&per_page=${PER_PAGE}`;
     // A reader waiting for their own comment asks past the 15 s cache (a 304 is cheap).
     const result = await call("GET", url, undefined, loadMine().length ? { cache: "no-cache" } : {});
-    loading = false;
+    if (seq !== listSeq) return;
+    moreButton.disabled = false;
     if (!result.ok || !result.data) {
       listStatus.textContent = result.refused ? T.originNotAllowed
         : result.error && result.error.code === "not_found" ? T.unknownSite : T.loadFailed;
