@@ -84,22 +84,23 @@ def thread_page(session: Session, site_id: int, external_id: str, *, newest_firs
     article_id = _article_id(session, site_id, external_id)
     if article_id is None:
         return ThreadPage(0, 0, [])
-    roots_query = _roots(article_id).subquery()
-    threads = session.scalar(select(func.count()).select_from(roots_query)) or 0
-    count = session.scalar(select(func.count()).where(_published(article_id))) or 0
+    # Every published comment's parent, read off ix_comments_published alone: the counts
+    # and the threads come from it (cheaper than a second, anti-joined count query).
+    parents: dict[int, int | None] = dict(session.execute(
+        select(Comment.id, Comment.parent_id).where(_published(article_id))).all())
+    threads = sum(1 for parent in parents.values() if parent not in parents)
     order = (Comment.received_at.desc(), Comment.id.desc()) if newest_first else (
         Comment.received_at, Comment.id)
     roots = [_row(r) for r in session.execute(
         _roots(article_id).order_by(*order).offset((page - 1) * per_page).limit(per_page))]
-    if roots and count > threads:
-        _attach_replies(session, article_id, roots)
-    return ThreadPage(threads, count, roots)
+    if roots and len(parents) > threads:
+        _attach_replies(session, parents, roots)
+    return ThreadPage(threads, len(parents), roots)
 
 
-def _attach_replies(session: Session, article_id: int, roots: list[PublicComment]) -> None:
+def _attach_replies(session: Session, parents: dict[int, int | None],
+                    roots: list[PublicComment]) -> None:
     """Every published reply under these roots, at any depth, flattened, oldest first."""
-    parents = dict(session.execute(
-        select(Comment.id, Comment.parent_id).where(_published(article_id))).all())
     by_root = {r.id: r for r in roots}
     wanted: dict[int, int] = {}  # reply id → its root on this page
     for comment_id in parents:

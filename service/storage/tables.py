@@ -64,6 +64,7 @@ class CommentStatus(enum.StrEnum):
 
 # What readers see: approved by a moderator or automatically (never removed or pending).
 PUBLISHED = (CommentStatus.approved, CommentStatus.auto_approved)
+_PUBLISHED_SQL = "status IN ('approved', 'auto_approved')"
 
 
 class Role(enum.StrEnum):
@@ -134,6 +135,10 @@ class Comment(Base):
         Index("ix_comments_pending_certainty", "certainty", "received_at", "id", "site_id",
               postgresql_where=text("status = 'pending'"),
               sqlite_where=text("status = 'pending'")),
+        # What readers see (service/public/reading.py, on every article page view): an
+        # article's published comments in order, and their counts, from the index alone.
+        Index("ix_comments_published", "article_id", "received_at", "id", "parent_id",
+              postgresql_where=text(_PUBLISHED_SQL), sqlite_where=text(_PUBLISHED_SQL)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
