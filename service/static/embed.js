@@ -670,8 +670,10 @@
     form.setAttribute("aria-busy", "true");
     let result;
     try {
+      // A failure here is the network's: a page whose origin is refused never got a
+      // challenge to send (the challenge and the listing say so when the form loads).
       result = await call("POST", COMMENTS_URL, payload,
-        { headers: { "Idempotency-Key": attempt.key } });
+        { headers: { "Idempotency-Key": attempt.key }, probe: false });
     } finally {
       sending = false;
       submitButton.disabled = false;
@@ -684,7 +686,6 @@
     let message = T.serverError;
     let errors = {};
     if (result.network) message = T.network;
-    else if (result.refused) message = T.originNotAllowed;
     else if (code === "validation_error") {
       errors = fieldErrors(result.error.fields);
       if (errors.parent) { cancelReply(); message = errors.parent; }
@@ -701,7 +702,7 @@
     // A challenge the server may have used up is never offered again. (After a lost
     // answer the same challenge is kept: the resend carries the same Idempotency-Key, and
     // if the server did use it, captcha_invalid brings a new one.)
-    const kept = (code && BEFORE_CAPTCHA.has(code)) || result.network || result.refused;
+    const kept = (code && BEFORE_CAPTCHA.has(code)) || result.network;
     if (!kept || code === "form_expired") {
       await newChallenge(challenge ? challenge.kind : "image");
     }

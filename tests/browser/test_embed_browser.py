@@ -285,6 +285,58 @@ def test_too_fast_is_refused_and_keeps_the_captcha(site, ui, host, reader, page,
     assert unexpected(page, "/comments") == []
 
 
+def test_rate_limited_says_when_to_retry(site, ui, host, reader, page, sessions):  # noqa: ANN001
+    ui[0].config["RATELIMIT_PUBLIC"] = "1 per minute"
+    reader.open(host.put("/tin-1.html", site.public_key))
+    reader.fill()
+    time.sleep(1)
+    reader.submit()
+    expect_text(reader.status(), PENDING)
+    reader.wait_for_challenge()
+    reader.fill(body="Ý kiến thứ hai trong cùng một phút.")
+    reader.submit()
+    expect_text(reader.status(), "Bạn đã gửi quá nhiều lần. Vui lòng thử lại sau")
+    assert re.search(r"sau \d+ giây", reader.status().inner_text())  # Retry-After, exposed
+    assert reader.field("Nội dung bình luận").input_value() == "Ý kiến thứ hai trong cùng một phút."
+    assert stored(sessions) == 1
+    assert unexpected(page, "/comments") == []
+
+
+def test_lost_answer_then_resend_stores_one_comment(site, host, reader, page, sessions):  # noqa: ANN001
+    """The server stores the comment but its answer never arrives: the form says the
+    network failed, keeps the text and the challenge, and sending again (same
+    Idempotency-Key) is answered with the comment already stored."""
+    reader.open(host.put("/tin-1.html", site.public_key))
+    keys: list[str] = []
+
+    def lose_answer(route) -> None:  # noqa: ANN001
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        keys.append(route.request.headers.get("idempotency-key"))
+        assert route.fetch().status == 202  # stored …
+        route.abort()  # … and the answer lost on the way back
+
+    comments = re.compile(r".*/articles/tin-1/comments$")
+    page.route(comments, lose_answer)
+    reader.fill()
+    challenge = reader.challenge_id()
+    time.sleep(1)
+    reader.submit()
+    expect_text(reader.status(), "Không kết nối được tới máy chủ bình luận")
+    assert reader.field("Nội dung bình luận").input_value().startswith("Con đường")
+    assert reader.challenge_id() == challenge
+    assert stored(sessions) == 1
+    page.unroute(comments)
+    with page.expect_request(comments) as resent:
+        reader.submit()
+    assert resent.value.headers["idempotency-key"] == keys[0] and len(keys[0]) == 32
+    expect_text(reader.status(), PENDING)
+    assert stored(sessions) == 1
+    assert reader.host.locator(".mine li").count() == 1
+    assert unexpected(page, "/comments") == []
+
+
 def test_oversize_text_is_stopped_by_the_counter_and_by_the_server(
         site, ui, host, reader, page, sessions) -> None:  # noqa: ANN001
     reader.open(host.put("/tin-1.html", site.public_key))
