@@ -151,6 +151,7 @@ def test_unknown_public_key_is_404_for_every_endpoint(client) -> None:  # noqa: 
                      client.get(f"{base}/articles/1/comments"),
                      client.post(f"{base}/articles/1/comments", json={})):
         assert response.status_code == 404
+        assert response.headers["Access-Control-Allow-Origin"] == "*"  # "wrong key", readable
         assert response.get_json()["error"]["fields"] == {"public_key": "Unknown."}
 
 
@@ -179,8 +180,17 @@ def test_other_origins_are_refused_and_nothing_is_stored(api, sessions, origin) 
     response = api.post(api.body(), origin=origin)
     assert response.status_code == 403
     assert error(response)[0] == "origin_not_allowed"
-    assert "Access-Control-Allow-Origin" not in response.headers
+    # The refusal (and only it) is readable by that page, so its form can explain it.
+    assert response.headers.get("Access-Control-Allow-Origin") == origin
     assert stored(sessions) == 0
+
+
+def test_other_origins_read_nothing_else(api, client) -> None:  # noqa: ANN001
+    evil = {"Origin": "https://evil.example"}
+    for response in (client.post(f"{api.base}/captcha", json={}, headers=evil),
+                     client.get(f"{api.base}/articles/tin-1/comments", headers=evil),
+                     client.get(f"{api.base}/form", headers=evil)):
+        assert "Access-Control-Allow-Origin" not in response.headers
 
 
 def test_preflight_allows_only_the_sites_origins(api, client) -> None:  # noqa: ANN001
@@ -192,8 +202,12 @@ def test_preflight_allows_only_the_sites_origins(api, client) -> None:  # noqa: 
     assert ok.headers["Access-Control-Allow-Origin"] == ORIGIN
     assert "POST" in ok.headers["Access-Control-Allow-Methods"]
     assert "Idempotency-Key" in ok.headers["Access-Control-Allow-Headers"]
-    refused = client.options(url, headers={"Origin": "https://evil.example", **ask})
-    assert "Access-Control-Allow-Origin" not in refused.headers
+    # Another origin may send the POST only to read its refusal.
+    other = client.options(url, headers={"Origin": "https://evil.example", **ask})
+    assert other.headers["Access-Control-Allow-Origin"] == "https://evil.example"
+    listing = client.options(f"{api.base}/articles/tin-1/comments/count",
+                             headers={"Origin": "https://evil.example", **ask})
+    assert "Access-Control-Allow-Origin" not in listing.headers
 
 
 def test_wrong_captcha_is_refused_and_uses_the_challenge_up(api, sessions) -> None:  # noqa: ANN001
@@ -466,3 +480,16 @@ def test_media_is_drawn_once_and_gone_with_the_challenge(api, client) -> None:  
             "form_token": challenge["form_token"]}
     assert api.post(data).status_code == 202
     assert client.get(challenge["image_url"]).status_code == 404
+
+
+def test_article_ids_with_slashes(api, sessions, client) -> None:  # noqa: ANN001
+    """CMS ids like 2024/05/123 arrive percent-encoded from the form."""
+    comment_id = _seed(api, sessions, "Bình luận", article="2024%2F05%2F123")
+    with sessions() as session:
+        assert session.get(Comment, comment_id).article.external_id == "2024/05/123"
+    listing = api.read("2024%2F05%2F123").get_json()
+    assert listing["article_id"] == "2024/05/123" and listing["count"] == 1
+    count = client.get(f"{api.base}/articles/2024%2F05%2F123/comments/count").get_json()
+    assert count == {"article_id": "2024/05/123", "count": 1}
+    plain = client.get(f"{api.base}/articles/2024/05/123/comments/count").get_json()
+    assert plain["count"] == 1

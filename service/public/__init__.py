@@ -83,10 +83,18 @@ def _check_origin() -> None:
 @bp.after_request
 def _cors(response: Response) -> Response:
     response.vary.add("Origin")
-    if "site" not in g:  # an unknown public key: nothing to allow
+    origin = (request.headers.get("Origin") or "").strip()
+    if "site" not in g:
+        # An unknown public key: any page may read that 404 (it holds nothing), so a
+        # misconfigured form can say "wrong key" rather than "network error".
+        response.headers["Access-Control-Allow-Origin"] = "*"
         return response
-    if origin := _origin_allowed(g.site):
-        response.headers["Access-Control-Allow-Origin"] = origin
+    allowed = _origin_allowed(g.site)
+    # A page on another origin may read nothing of a site, except the refusal of its
+    # comment (403 origin_not_allowed, nothing stored), which it needs to explain itself.
+    refusal = allowed is None and origin and request.endpoint == "public.submit_comment"
+    if allowed or refusal:
+        response.headers["Access-Control-Allow-Origin"] = allowed or origin
         response.headers["Access-Control-Expose-Headers"] = "Retry-After, ETag"
         if request.method == "OPTIONS":  # the preflight of a JSON POST
             response.headers["Access-Control-Allow-Methods"] = "GET, POST"
@@ -195,7 +203,7 @@ def _check_form_token(token: str, site_id: int) -> None:
                        headers={"Retry-After": str(max(1, int(minimum - waited + 1)))})
 
 
-@bp.post("/articles/<article_id>/comments")
+@bp.post("/articles/<path:article_id>/comments")
 @limiter.limit(_public_limit, key_func=get_remote_address)
 @bp.input(PublicCommentIn, arg_name="payload")
 @bp.output(PublicAccepted, status_code=202, description="Stored and queued for moderation")
@@ -251,7 +259,7 @@ def _cached_json(body: dict[str, Any]) -> Response:
     return response.make_conditional(request)
 
 
-@bp.get("/articles/<article_id>/comments")
+@bp.get("/articles/<path:article_id>/comments")
 @bp.input(ListQuery, location="query", arg_name="query")
 @bp.doc(responses={404: "Unknown public key", 422: "Invalid paging"})
 def list_comments(article_id: str, query: dict[str, Any]) -> Response:
@@ -266,7 +274,7 @@ def list_comments(article_id: str, query: dict[str, Any]) -> Response:
         "count": result.count, "comments": [c.to_dict() for c in result.comments]})
 
 
-@bp.get("/articles/<article_id>/comments/count")
+@bp.get("/articles/<path:article_id>/comments/count")
 @bp.doc(responses={404: "Unknown public key"})
 def count_comments(article_id: str) -> Response:
     """How many comments of the article are published (replies included)."""
