@@ -6,61 +6,24 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
 from service.storage import Comment
+from tests.celery_processes import CeleryProcesses
 from tests.helpers import VALID, headers, payload
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _env(settings) -> dict[str, str]:  # noqa: ANN001
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=settings.database_url,
-        REDIS_URL=settings.redis_url,
-        VIMOD_INSTANCE=str(settings.instance),
-        SECRET_KEY=settings.secret_key,
-        VIMOD_SWEEP_AFTER="1",
-        VIMOD_SWEEP_INTERVAL="1",
-        PYTHONPATH=str(ROOT),
-    )
-    return env
 
 
 @pytest.fixture
 def start(settings) -> Iterator[Callable[[str], subprocess.Popen]]:  # noqa: ANN001
-    procs: list[subprocess.Popen] = []
-    settings.instance.mkdir(parents=True, exist_ok=True)
-
-    def _start(kind: str) -> subprocess.Popen:
-        cmd = [sys.executable, "-m", "celery", "-A", "workers.celery_app", kind, "-l", "INFO"]
-        if kind == "worker":
-            cmd += ["-Q", "moderation,maintenance", "-c", "2", "--pool", "prefork",
-                    "--hostname", f"test-{len(procs)}@%h"]
-        else:
-            cmd += ["--schedule", str(settings.instance / "beat-schedule")]
-        log = open(settings.instance / f"{kind}-{len(procs)}.log", "wb")  # noqa: SIM115
-        proc = subprocess.Popen(cmd, env=_env(settings), cwd=ROOT, stdout=log, stderr=log,
-                                start_new_session=True)
-        procs.append(proc)
-        return proc
-
-    yield _start
-    for proc in procs:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-    for proc in procs:
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+    """start("worker") or start("beat"): real processes, stopped when the test ends."""
+    processes = CeleryProcesses(settings)
+    yield processes.start
+    processes.stop()
 
 
 def wait_for_status(sessions, comment_id: int, status: str, timeout: float = 45) -> Comment:  # noqa: ANN001

@@ -29,13 +29,13 @@ from models.classifier.registry import Registry
 from service import moderation
 from service.queueing import enqueue_retrain, make_producer
 from service.storage import Comment, TrainingRun, User
+from tests.celery_processes import ROOT, CeleryProcesses
 from tests.classifier.conftest import CLEAN, HATE, OFFENSIVE, SPAM
 from tests.helpers import headers, payload
-from tests.test_end_to_end import _env, wait_for_status
+from tests.test_end_to_end import wait_for_status
 from tests.test_review import csrf, login, ui  # noqa: F401 - ui is a fixture
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -50,32 +50,18 @@ def stack(ui, settings, tmp_path, monkeypatch) -> Iterator[dict]:  # noqa: ANN00
                         ("VIMOD_MODEL_RECHECK_SECONDS", "0.5")):
         monkeypatch.setenv(name, value)
     settings.instance.mkdir(parents=True, exist_ok=True)
-    procs: list[subprocess.Popen] = []
+    processes = CeleryProcesses(settings)
 
     def start(queues: str) -> subprocess.Popen:
-        cmd = [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "-l",
-               "INFO", "-Q", queues, "--hostname", f"{queues}-{len(procs)}@%h"]
         if queues == "training":
-            cmd += ["-c", "1", "--prefetch-multiplier", "1", "--max-tasks-per-child", "1"]
-        else:
-            cmd += ["-c", "2"]
-        log = open(settings.instance / f"worker-{len(procs)}.log", "wb")  # noqa: SIM115
-        proc = subprocess.Popen(cmd, env=_env(settings), cwd=ROOT, stdout=log, stderr=log,
-                                start_new_session=True)
-        procs.append(proc)
-        return proc
+            return processes.worker(queues, "-c", "1", "--prefetch-multiplier", "1",
+                                    "--max-tasks-per-child", "1")
+        return processes.worker(queues)
 
     app, keys = ui
     yield {"app": app, "keys": keys, "registry": Registry(registry), "base": base,
            "start": start, "logs": settings.instance}
-    for proc in procs:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-    for proc in procs:
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+    processes.stop()
 
 
 def wait_run(sessions, run_id: int, until: Callable[[TrainingRun], bool],  # noqa: ANN001

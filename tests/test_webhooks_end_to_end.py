@@ -4,10 +4,7 @@ signature with the snippet of docs/webhooks.md."""
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 
@@ -17,8 +14,9 @@ from sqlalchemy import select
 from service import moderation
 from service.accounts import create_user
 from service.storage import Comment, CommentStatus, WebhookAttempt, WebhookDelivery
+from tests.celery_processes import CeleryProcesses
 from tests.helpers import headers, payload, set_settings
-from tests.test_end_to_end import ROOT, _env, wait_for_status
+from tests.test_end_to_end import wait_for_status
 from tests.test_review import _card_token, login, post_comment, ui  # noqa: F401
 from tests.webhook_receiver import receiver
 
@@ -30,34 +28,15 @@ BACKOFF = 0.4
 @pytest.fixture
 def start(settings) -> Iterator[Callable[..., subprocess.Popen]]:  # noqa: ANN001
     """Start `celery worker -Q <queues>` or `celery beat` with a tiny webhook backoff."""
-    procs: list[subprocess.Popen] = []
-    settings.instance.mkdir(parents=True, exist_ok=True)
-    env = _env(settings)
-    env.update(VIMOD_WEBHOOK_BACKOFF_SECONDS=str(BACKOFF), VIMOD_WEBHOOK_MAX_ATTEMPTS="5",
-               VIMOD_WEBHOOK_SWEEP_AFTER="1", VIMOD_WEBHOOK_TIMEOUT_SECONDS="5")
+    processes = CeleryProcesses(
+        settings, VIMOD_WEBHOOK_BACKOFF_SECONDS=str(BACKOFF), VIMOD_WEBHOOK_MAX_ATTEMPTS="5",
+        VIMOD_WEBHOOK_SWEEP_AFTER="1", VIMOD_WEBHOOK_TIMEOUT_SECONDS="5")
 
     def _start(kind: str, queues: str = "webhooks") -> subprocess.Popen:
-        cmd = [sys.executable, "-m", "celery", "-A", "workers.celery_app", kind, "-l", "INFO"]
-        if kind == "worker":
-            cmd += ["-Q", queues, "-c", "2", "--pool", "prefork",
-                    "--hostname", f"hooks-{len(procs)}@%h"]
-        else:
-            cmd += ["--schedule", str(settings.instance / "beat-schedule")]
-        log = open(settings.instance / f"{kind}-{len(procs)}.log", "wb")  # noqa: SIM115
-        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=log,
-                                start_new_session=True)
-        procs.append(proc)
-        return proc
+        return processes.start(kind, queues)
 
     yield _start
-    for proc in procs:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-    for proc in procs:
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+    processes.stop()
 
 
 def delivery_of(sessions, comment_id: int) -> WebhookDelivery:  # noqa: ANN001

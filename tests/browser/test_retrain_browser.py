@@ -4,10 +4,6 @@ training worker (a Celery process), the progress bar and stage move without a re
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,8 +11,8 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 
 from tests.browser.pages import sign_in
-from tests.test_end_to_end import _env
-from tests.test_retraining_end_to_end import ROOT, write_base
+from tests.celery_processes import CeleryProcesses
+from tests.test_retraining_end_to_end import write_base
 from tests.test_review import ui  # noqa: F401 - the ui fixture
 
 
@@ -30,18 +26,9 @@ def training_worker(ui, settings, tmp_path: Path, monkeypatch):  # noqa: ANN001,
     write_base(base, 8000)
     monkeypatch.setenv("VIMOD_BASE_DATA", str(base))
     monkeypatch.setenv("VIMOD_MODEL_REGISTRY", str(tmp_path / "registry"))
-    settings.instance.mkdir(parents=True, exist_ok=True)
-    log = open(settings.instance / "trainer.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", "training",
-         "-c", "1", "--prefetch-multiplier", "1", "-l", "INFO"],
-        env=_env(settings), cwd=ROOT, stdout=log, stderr=log, start_new_session=True)
-    yield proc
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+    processes = CeleryProcesses(settings)
+    yield processes.worker("training", "-c", "1", "--prefetch-multiplier", "1")
+    processes.stop()
 
 
 def _box(page) -> dict | None:  # noqa: ANN001
