@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -25,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, select, text  # noqa: E402
 
-from benchmarks.timing import report, sign_in  # noqa: E402
+from benchmarks.timing import fresh_database, report, sign_in  # noqa: E402
 from service import dashboard_stats as stats  # noqa: E402
 from service.accounts import create_site, create_user  # noqa: E402
 from service.app import create_app  # noqa: E402
@@ -38,7 +37,6 @@ from service.storage import (  # noqa: E402
     make_engine,
     make_session_factory,
 )
-from service.storage.migrate import recreate, upgrade  # noqa: E402
 from service.storage.tables import utcnow  # noqa: E402
 
 STATUSES = [("pending", 10), ("approved", 50), ("rejected", 20), ("auto_approved", 10),
@@ -126,12 +124,7 @@ def main() -> int:
     parser.add_argument("--comments", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=20)
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="vimod-dashboard-"))
-    url = args.database_url or f"sqlite:///{tmp / 'dashboard.db'}"
-    if url.startswith("postgresql"):
-        recreate(url)
-    else:
-        upgrade(url)
+    url, tmp = fresh_database(args.database_url, "dashboard")
     engine = make_engine(url)
     sessions = make_session_factory(engine)
     started = time.perf_counter()

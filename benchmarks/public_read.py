@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -26,13 +25,12 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, select, text  # noqa: E402
 
-from benchmarks.timing import report  # noqa: E402
+from benchmarks.timing import fresh_database, report  # noqa: E402
 from service.accounts import create_site  # noqa: E402
 from service.app import create_app  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.embedded_redis import EmbeddedRedis  # noqa: E402
 from service.storage import Article, Comment, make_engine, make_session_factory  # noqa: E402
-from service.storage.migrate import recreate, upgrade  # noqa: E402
 from service.storage.tables import utcnow  # noqa: E402
 
 STATUSES = ["approved", "approved", "auto_approved", "approved", "pending", "rejected"]
@@ -87,12 +85,7 @@ def main() -> int:
     parser.add_argument("--hot", type=int, default=2_000)
     parser.add_argument("--requests", type=int, default=50)
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="vimod-public-"))
-    url = args.database_url or f"sqlite:///{tmp / 'public.db'}"
-    if url.startswith("postgresql"):
-        recreate(url)
-    else:
-        upgrade(url)
+    url, tmp = fresh_database(args.database_url, "public")
     sessions = make_session_factory(make_engine(url))
     started = time.perf_counter()
     public_key, externals = _seed(sessions, args)

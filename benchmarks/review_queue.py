@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -24,13 +23,12 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, select, text  # noqa: E402
 
-from benchmarks.timing import report, sign_in  # noqa: E402
+from benchmarks.timing import fresh_database, report, sign_in  # noqa: E402
 from service.accounts import create_site, create_user  # noqa: E402
 from service.app import create_app  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.embedded_redis import EmbeddedRedis  # noqa: E402
 from service.storage import Article, Comment, make_engine, make_session_factory  # noqa: E402
-from service.storage.migrate import recreate, upgrade  # noqa: E402
 
 BODIES = [
     ("Bài viết rất hữu ích, cảm ơn tác giả.", []),
@@ -59,12 +57,7 @@ def main() -> int:
     parser.add_argument("--comments", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=40)
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="vimod-queue-"))
-    url = args.database_url or f"sqlite:///{tmp / 'queue.db'}"
-    if url.startswith("postgresql"):
-        recreate(url)  # a reused database: start from an empty schema
-    else:
-        upgrade(url)
+    url, tmp = fresh_database(args.database_url, "queue")
     engine = make_engine(url)
     sessions = make_session_factory(engine)
     with sessions() as s:

@@ -1,13 +1,30 @@
-"""What the page benchmarks share: timing a call repeatedly, and signing a test client in."""
+"""What the page benchmarks share: an empty database to fill, timing a call repeatedly, and
+signing a test client in."""
 
 from __future__ import annotations
 
 import re
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
+
+from service.storage.migrate import recreate, upgrade
 
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def fresh_database(url: str | None, name: str) -> tuple[str, Path]:
+    """The given database emptied to the current schema (a reused PostgreSQL database starts
+    over), or a new SQLite file; and a scratch folder for the run."""
+    tmp = Path(tempfile.mkdtemp(prefix=f"vimod-{name}-"))
+    url = url or f"sqlite:///{tmp / (name + '.db')}"
+    if url.startswith("postgresql"):
+        recreate(url)
+    else:
+        upgrade(url)
+    return url, tmp
 
 
 def report(label: str, fn: Callable[[], object], repeat: int, width: int = 24) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -26,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, select, text  # noqa: E402
 
-from benchmarks.timing import report, sign_in  # noqa: E402
+from benchmarks.timing import fresh_database, report, sign_in  # noqa: E402
 from service.accounts import create_site, create_user  # noqa: E402
 from service.app import create_app  # noqa: E402
 from service.config import Settings  # noqa: E402
@@ -40,7 +39,6 @@ from service.storage import (  # noqa: E402
     make_engine,
     make_session_factory,
 )
-from service.storage.migrate import recreate, upgrade  # noqa: E402
 from service.storage.tables import utcnow  # noqa: E402
 
 # text, what the moderator did, the reject reason, the classifier's top category
@@ -121,12 +119,7 @@ def main() -> int:
     parser.add_argument("--decisions", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=20)
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="vimod-training-"))
-    url = args.database_url or f"sqlite:///{tmp / 'training.db'}"
-    if url.startswith("postgresql"):
-        recreate(url)
-    else:
-        upgrade(url)
+    url, tmp = fresh_database(args.database_url, "training")
     engine = make_engine(url)
     seed(make_session_factory(engine), args.decisions)
     if url.startswith("postgresql"):
