@@ -9,6 +9,7 @@ import redis
 from apiflask import APIFlask
 from flask import Response, current_app, redirect, request, url_for
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service import db, errors
 from service.api.lookups import Articles, SiteKeys
@@ -62,6 +63,11 @@ def create_app(settings: Settings | None = None, **config: Any) -> APIFlask:
         REVIEW_POLL_SECONDS=15,  # how often an open queue asks for new arrivals
     )
     app.config.update(config)
+    if settings.trusted_proxies > 0:
+        # Behind nginx or a load balancer every reader would otherwise share its address:
+        # one rate limit for all, and the proxy's IP stored with each comment.
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     app.json.ensure_ascii = False  # Vietnamese stays readable in responses
     app.security_schemes = {
         "ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}

@@ -84,6 +84,9 @@ class Settings:
     ratelimit_public: str = "10 per minute"
     form_min_seconds: float = 3.0
     demo_page: bool = False
+    # Reverse proxies in front of the web server whose X-Forwarded-For/-Proto/-Host to
+    # believe (0: none, the connection's address is the client's).
+    trusted_proxies: int = 0
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -112,6 +115,7 @@ class Settings:
             ratelimit_public=os.environ.get("VIMOD_RATELIMIT_PUBLIC", "10 per minute"),
             form_min_seconds=_int("VIMOD_FORM_MIN_SECONDS", 3),
             demo_page=os.environ.get("VIMOD_DEMO", "0") not in ("0", "false", ""),
+            trusted_proxies=_int("VIMOD_TRUSTED_PROXIES", 0),
         )
         values.update(overrides)
         return cls(**values)

@@ -493,3 +493,21 @@ def test_article_ids_with_slashes(api, sessions, client) -> None:  # noqa: ANN00
     assert count == {"article_id": "2024/05/123", "count": 1}
     plain = client.get(f"{api.base}/articles/2024/05/123/comments/count").get_json()
     assert plain["count"] == 1
+
+
+@pytest.mark.parametrize("proxies, stored_ip", [(0, "127.0.0.1"), (1, "203.0.113.7")])
+def test_reader_ip_behind_a_trusted_proxy(settings, engine, redis_client, sessions, reader_site,
+                                          proxies, stored_ip) -> None:  # noqa: ANN001
+    """X-Forwarded-For counts only when VIMOD_TRUSTED_PROXIES says a proxy sets it."""
+    from dataclasses import replace
+
+    from service.app import create_app
+
+    app = create_app(replace(settings, trusted_proxies=proxies), TESTING=True,
+                     FORM_MIN_SECONDS=0)
+    reader = Reader(app.test_client(), reader_site[1], redis_client)
+    response = reader.post(reader.body(), **{"X-Forwarded-For": "203.0.113.7"})
+    assert response.status_code == 202
+    with sessions() as session:
+        assert session.get(Comment, response.get_json()["id"]).client_ip == stored_ip
+    app.extensions["vimod.engine"].dispose()
