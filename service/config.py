@@ -69,6 +69,8 @@ class Settings:
     webhook_max_attempts: int = 8
     webhook_timeout_seconds: float = 10.0
     webhook_sweep_after_seconds: float = 60.0
+    # Finished deliveries (and their attempts) older than this are deleted by the sweep.
+    webhook_keep_days: float = 30.0
     ratelimit_ip: str = "30 per minute"
     ratelimit_site: str = "6000 per minute"
     ratelimit_diacritics: str = "120 per minute"
@@ -103,6 +105,7 @@ class Settings:
             webhook_max_attempts=max(1, _int("VIMOD_WEBHOOK_MAX_ATTEMPTS", 8)),
             webhook_timeout_seconds=_float("VIMOD_WEBHOOK_TIMEOUT_SECONDS", 10.0) or 10.0,
             webhook_sweep_after_seconds=_float("VIMOD_WEBHOOK_SWEEP_AFTER", 60.0),
+            webhook_keep_days=_float("VIMOD_WEBHOOK_KEEP_DAYS", 30.0),
             ratelimit_ip=os.environ.get("VIMOD_RATELIMIT_IP", "30 per minute"),
             ratelimit_site=os.environ.get("VIMOD_RATELIMIT_SITE", "6000 per minute"),
             ratelimit_diacritics=os.environ.get("VIMOD_RATELIMIT_DIACRITICS", "120 per minute"),

@@ -32,7 +32,7 @@ from service.webhooks import add_ping, add_redelivery
 from tests.helpers import headers, payload, set_settings
 from tests.webhook_receiver import documented_block, documented_python_verifier, receiver
 from workers.tasks import process_comment_now, process_comments_now
-from workers.webhooks import Policy, deliver_now, find_overdue
+from workers.webhooks import Policy, deliver_now, find_overdue, prune_finished
 
 SECRET = "vmw_bí-mật-thử"
 FAST = Policy(backoff_seconds=0.01, backoff_max_seconds=0.02, max_attempts=3,
@@ -389,6 +389,30 @@ def test_sweep_finds_overdue_pending_deliveries_only(hooked, sessions) -> None: 
         s.commit()
         assert find_overdue(s, timedelta(seconds=60)) == [overdue]
         assert s.scalar(select(func.count()).select_from(WebhookDelivery)) == 3
+
+
+def test_finished_deliveries_are_pruned_after_the_keep_time(hooked, sessions) -> None:  # noqa: ANN001
+    site_id, _, _ = hooked
+    old_done, old_failed, old_pending, new_done = (a_delivery(sessions, site_id)
+                                                   for _ in range(4))
+    assert deliver_now(sessions, old_done, FAST).outcome in ("retry", "failed")  # an attempt
+    with sessions() as s:
+        s.execute(update(WebhookDelivery).where(WebhookDelivery.id.in_([old_done, new_done]))
+                  .values(status="delivered"))
+        s.execute(update(WebhookDelivery).where(WebhookDelivery.id == old_failed)
+                  .values(status="failed"))
+        s.execute(update(WebhookDelivery)
+                  .where(WebhookDelivery.id.in_([old_done, old_failed, old_pending]))
+                  .values(created_at=utcnow() - timedelta(days=31)))
+        s.commit()
+        copy = add_redelivery(s, s.get(WebhookDelivery, old_done))
+        s.commit()
+        assert prune_finished(s, timedelta(days=30)) == 2
+        left = set(s.scalars(select(WebhookDelivery.id)))
+        assert left == {old_pending, new_done, copy.id}  # a pending one is never dropped
+        assert s.get(WebhookDelivery, copy.id).redelivery_of is None
+        assert s.scalar(select(func.count()).select_from(WebhookAttempt)
+                        .where(WebhookAttempt.delivery_id == old_done)) == 0
 
 
 def test_backoff_and_settings_from_the_environment(monkeypatch) -> None:  # noqa: ANN001

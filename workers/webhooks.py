@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from celery import shared_task
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -233,6 +233,25 @@ def find_overdue(session: Session, older_than: timedelta, limit: int = SWEEP_BAT
         .limit(limit)))
 
 
+def prune_finished(session: Session, keep: timedelta, limit: int = SWEEP_BATCH) -> int:
+    """Delete up to `limit` delivered or failed deliveries older than `keep` (their attempts
+    go with them): the outbox gets one row per decision and must not grow for ever. Walks
+    the oldest ids (the primary key) rather than scanning created_at."""
+    cutoff = utcnow() - keep
+    oldest = session.execute(
+        select(WebhookDelivery.id, WebhookDelivery.status, WebhookDelivery.created_at)
+        .order_by(WebhookDelivery.id).limit(limit)).all()
+    ids = [i for i, status, created in oldest
+           if status != DeliveryStatus.pending and created < cutoff]
+    if ids:
+        session.execute(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(ids)))
+        session.execute(update(WebhookDelivery).where(WebhookDelivery.redelivery_of.in_(ids))
+                        .values(redelivery_of=None))
+        session.execute(delete(WebhookDelivery).where(WebhookDelivery.id.in_(ids)))
+        session.commit()
+    return len(ids)
+
+
 @shared_task(name=TASK_SWEEP_WEBHOOKS, autoretry_for=(OperationalError,), max_retries=3)
 def sweep_webhooks() -> int:
     """Re-queue pending deliveries well past their due time (a lost message, a broker outage
@@ -242,6 +261,8 @@ def sweep_webhooks() -> int:
 
     older_than = timedelta(seconds=_settings().webhook_sweep_after_seconds)
     with _sessions()() as session:
+        if pruned := prune_finished(session, timedelta(days=_settings().webhook_keep_days)):
+            log.info("webhook sweep deleted %d finished deliveries", pruned)
         ids = find_overdue(session, older_than)
         if not ids:
             return 0
