@@ -313,9 +313,12 @@ def test_retry_with_the_same_idempotency_key_returns_the_same_comment(api, sessi
 
 def test_replies_only_to_published_comments_of_the_article(api, sessions) -> None:  # noqa: ANN001
     parent_id = api.post(api.body()).get_json()["id"]
-    refused = api.post(api.body("Đồng ý với bạn.", parent_id=parent_id))
+    reply = api.body("Đồng ý với bạn.", parent_id=parent_id)
+    refused = api.post(reply)
     assert error(refused) == ("validation_error",
                               {"parent_id": "No such comment under this article."})
+    # Refused before the CAPTCHA: the reader drops the reply target and sends again.
+    assert api.post({**reply, "parent_id": None}).status_code == 202
     _decide(sessions, parent_id, "approve")
     assert api.post(api.body("Đồng ý với bạn.", parent_id=parent_id), article="tin-2") \
         .status_code == 422

@@ -235,6 +235,11 @@ def submit_comment(article_id: str, payload: dict[str, Any]):  # noqa: ANN201
         raise _refuse("honeypot", "A hidden field was filled in, which people never do.",
                       "website", "Must be empty.")
     _check_form_token(payload["form_token"], site.id)
+    if payload.get("parent_id") is not None and not reading.is_published(
+            session, site.id, article_id, payload["parent_id"]):
+        # Checked before the CAPTCHA is used up (store_comment checks again, authoritatively).
+        raise APIError(422, "Some fields are invalid.",
+                       fields={"parent_id": "No such comment under this article."})
     answer = payload["captcha"]
     if not captcha.consume(_redis(), answer["id"], site.id, answer["answer"]):
         raise _refuse("captcha_invalid", "Wrong, expired or already used CAPTCHA; "

@@ -119,6 +119,14 @@ def _attach_replies(session: Session, parents: dict[int, int | None],
         by_root[wanted[row.id]].replies.append(_row(row))
 
 
+def is_published(session: Session, site_id: int, external_id: str, comment_id: int) -> bool:
+    """Whether readers can see this comment under this article (so it may be replied to)."""
+    return session.scalar(
+        select(Comment.id).join(Article, Article.id == Comment.article_id)
+        .where(Comment.id == comment_id, Comment.site_id == site_id,
+               Article.external_id == external_id, Comment.status.in_(PUBLISHED))) is not None
+
+
 def count_published(session: Session, site_id: int, external_ids: list[str]) -> dict[str, int]:
     """Published comments (replies included) per article; 0 for an unknown article."""
     counts = dict.fromkeys(external_ids, 0)
