@@ -69,6 +69,42 @@ def test_fast_transform_matches_analyze():
         assert set(X[i].indices.tolist()) == expect
 
 
+
+def _reference_tfidf(f: Featurizer, text: str) -> dict[int, float]:
+    """The TF-IDF row of ``text`` computed from ``analyze`` (slow path), as {column: value}."""
+    from collections import Counter
+    toks = source_tokens(text)
+    wf, cf = analyze(toks, f.char_range, f.stripped_words, f.cross_chars)
+    names = [n for n, _, _ in wf + cf] + (f._meta_of(text, toks) if f.meta else [])
+    counts = Counter(f.vocab[n] for n in names if n in f.vocab)
+    val = {j: (np.log(c) + 1.0) * float(f.idf[j]) for j, c in counts.items()}
+    for is_char, scale in ((False, 1.0), (True, f.char_weight)):
+        block = [j for j in val if (j >= f.n_word) == is_char]
+        norm = np.sqrt(sum(val[j] ** 2 for j in block)) or 1.0
+        for j in block:
+            val[j] *= scale / norm
+    return val
+
+
+@pytest.mark.parametrize("char_range", [(2, 5), (2, 4), (3, 6), (2, 2)])
+def test_transform_counts_match_analyze_with_shared_window_cache(char_range):
+    # different word pairs share the same accent-stripped "window" around the space
+    # ("không biết" / "KHONG BIET" / "khong biet"): the cross-word columns are cached by
+    # that window, so reusing them across texts must give the same counts as analyze
+    texts = ["không biết gì", "KHONG BIET GI luôn", "khong biet gi khong biet gi",
+             "Vay tiền nhanh ib zalo 0912 345 678 vay tien", "a b c a b c", "dm ngu vl"]
+    f = Featurizer(char_range=char_range, min_df=1, char_weight=0.7).fit(texts)
+    together = f.transform(texts)
+    for i, t in enumerate(texts):
+        expect = _reference_tfidf(f, t)
+        row = together[i]
+        got = dict(zip(row.indices.tolist(), row.data.tolist(), strict=True))
+        assert got.keys() == expect.keys()
+        for j, v in expect.items():
+            assert got[j] == pytest.approx(v, rel=1e-5)
+        alone = Featurizer.from_state(f.params(), f.feature_names, f.n_word, f.idf)
+        assert (alone.transform([t]) != row).nnz == 0
+
 def test_predict_proba_sums_to_one_in_label_order(tiny_model_dir):
     clf = Classifier.load(tiny_model_dir)
     assert clf.labels == ["clean", "spam", "offensive", "hate"]
