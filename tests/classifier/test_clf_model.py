@@ -170,3 +170,57 @@ def test_decomposed_and_invisible_input_scores_like_the_normal_form(tiny_model_d
     b = np.array([list(d.values()) for d in clf.predict_proba(odd)])
     assert np.allclose(a[:3], b[:3], atol=1e-6)
     assert clf.predict(odd[3:]) == clf.predict(texts[:1])
+
+
+def test_nb_ratios_favour_the_class_a_feature_occurs_in():
+    from scipy import sparse
+
+    from models.classifier.train import _nb_ratios
+    # feature 0 only in class 1, feature 1 only in class 0, feature 2 in both
+    Xb = sparse.csr_matrix(np.array([[1, 0, 1], [1, 0, 1], [0, 1, 1], [0, 1, 1]], float))
+    y = np.array([1, 1, 0, 0])
+    r = _nb_ratios(Xb, y, np.ones(4), 1)
+    assert r[0] > 0 > r[1] and r[2] == pytest.approx(0.0)
+    # sample weights count like repeated rows
+    r2 = _nb_ratios(Xb, y, np.array([2.0, 0.0, 1.0, 1.0]), 1)
+    assert r2 == pytest.approx(r)
+
+
+@pytest.mark.parametrize("nb", [True, None])
+def test_nb_svm_model_is_still_one_calibrated_linear_model(data_files, tmp_path, nb):
+    from models.classifier.train import TrainParams, train
+    ds = load_many(specs(data_files))
+    clf, metrics = train(ds, TrainParams(min_df=1, folds=2, nb=nb))
+    cv = metrics["cross_validation"]
+    assert isinstance(cv["nb"], bool) and (nb is None or cv["nb"] is nb)
+    assert clf.meta["params"]["nb"] is cv["nb"]          # what was chosen is recorded
+    K = len(clf.labels)
+    assert clf.coef.shape == (len(clf.featurizer.vocab), K)  # folded into one model
+    clf.save(tmp_path / "m", metrics=metrics)
+    loaded = Classifier.load(tmp_path / "m")
+    assert json.loads((tmp_path / "m" / "model.json").read_text("utf-8"))["params"]["nb"] \
+        is cv["nb"]
+    P = loaded.proba(["Vay tiền nhanh ib zalo 0912 345 678", "đm thằng này ngu vl",
+                      "Bài viết rất hay, cảm ơn tác giả"])
+    assert np.allclose(P.sum(axis=1), 1.0, atol=1e-5)
+    assert loaded.predict(["Vay tiền nhanh ib zalo 0912 345 678", "đm thằng này ngu vl",
+                           "Bài viết rất hay, cảm ơn tác giả"]) == ["spam", "offensive", "clean"]
+    # explanations stay exact: contributions come from the same linear weights
+    items = loaded.explain("Vay tiền nhanh ib zalo 0912 345 678", label="spam")
+    assert items and all(it["weight"] > 0 for it in items)
+
+
+def test_nb_svm_binary_and_without_cross_validation():
+    from models.classifier.datasets import Dataset
+    from models.classifier.train import TrainParams, train
+    texts = ["đm thằng ngu", "ngu vl", "bài hay quá", "cảm ơn tác giả", "thời tiết đẹp"]
+    labels = ["offensive", "offensive", "clean", "clean", "clean"]
+    ds = Dataset(texts=texts, labels=labels, weights=[1.0] * 5, sources=[0] * 5)
+    clf, metrics = train(ds, TrainParams(min_df=1, folds=2, nb=True))
+    assert clf.coef.shape[1] == 2 and metrics["cross_validation"]["nb"] is True
+    assert clf.predict(["thằng ngu vl", "bài hay"]) == ["offensive", "clean"]
+    # one example of a class: no cross-validation; the two models are averaged
+    ds1 = Dataset(texts=texts[1:], labels=labels[1:], weights=[1.0] * 4, sources=[0] * 4)
+    clf1, metrics1 = train(ds1, TrainParams(min_df=1, nb=True))
+    assert metrics1["cross_validation"] is None and clf1.meta["params"]["nb"] is True
+    assert clf1.predict(["ngu vl"]) == ["offensive"]
