@@ -64,6 +64,7 @@ _MISSING = object()
 # by the "window" (end of the first word + space + start of the next, accent-stripped):
 # far fewer distinct keys than word pairs (~128,000 in the 45,000 train comments)
 _MAX_WINDOWS = 250_000
+_MAX_PAIRS = 250_000   # adjacent raw tokens → all their shared columns (a repeat is one look-up)
 _PLACEHOLDER = {"url": "<url>", "email": "<email>", "phone": "<phone>", "number": "<num>"}
 
 
@@ -285,7 +286,7 @@ class Featurizer:
             # at most the last / first ``span`` characters of each word
             span = max(self.char_range[1] - 2, 0)
             entry = (words, stripped, cols, kind == "word", shape[0], shape[1],
-                     stripped[-span:] if span else "", stripped[:span],
+                     (stripped[-span:] + " ") if span else " ", stripped[:span],
                      "w:" + words[-1] + " ", words[0])
         if len(self._cache) > 200_000:
             self._cache.clear()
@@ -314,9 +315,12 @@ class Featurizer:
             self._cache: dict[str, tuple | None] = {}
             self._metas: dict[tuple, array] = {}
             self._windows: dict[str, array] = {}
+            self._pairs: dict[str, array] = {}
             self._cache_vocab = self.vocab
         cache_get = self._cache.get
         windows = self._windows
+        pairs = self._pairs
+        pairs_get = pairs.get
         windows_get = windows.get
         vocab_get = self.vocab.get
         new_entry = self._token_entry
@@ -324,14 +328,13 @@ class Featurizer:
         indptr = array("q", [0])
         indices = array("i")
         extend = indices.extend
-        append = indices.append
         findall = _TOKEN.findall
         meta = self.meta
         meta_cols = self._meta_cols
         cross = self.cross_chars and self.char_range[1] >= 3
         lo, hi = self.char_range
         for text in texts:
-            prev = None
+            prev = prev_key = None
             n_tok = n_word = n_plain = n_upper = 0
             for url, email, phone, _number, word in findall(text):
                 key = word or ("\0url" if url else "\0email" if email else
@@ -348,20 +351,28 @@ class Featurizer:
                     n_plain += e[4]
                     n_upper += e[5]
                 if prev is not None:
-                    j = vocab_get(prev[8] + e[9])              # word bigram across tokens
-                    if j is not None:
-                        append(j)
-                    if cross and prev[1] and e[1]:             # cross-word char grams
-                        wk = prev[6] + " " + e[7]
-                        pc = windows_get(wk)
-                        if pc is None:
-                            pc = array("i", [j for g in _cross_grams(prev[6], e[7], lo, hi)
-                                             if (j := vocab_get(g)) is not None])
-                            if len(windows) >= _MAX_WINDOWS:
-                                windows.clear()
-                            windows[wk] = pc
-                        extend(pc)
-                prev = e
+                    pk = prev_key + "\1" + key
+                    pc = pairs_get(pk)
+                    if pc is None:
+                        jb = vocab_get(prev[8] + e[9])         # word bigram across tokens
+                        if cross and prev[1] and e[1]:         # cross-word char grams
+                            wk = prev[6] + e[7]
+                            wc = windows_get(wk)
+                            if wc is None:
+                                wc = array("i", [
+                                    j for g in _cross_grams(prev[6][:-1], e[7], lo, hi)
+                                    if (j := vocab_get(g)) is not None])
+                                if len(windows) >= _MAX_WINDOWS:
+                                    windows.clear()
+                                windows[wk] = wc
+                            pc = wc if jb is None else array("i", [jb]) + wc
+                        else:
+                            pc = array("i") if jb is None else array("i", [jb])
+                        if len(pairs) >= _MAX_PAIRS:
+                            pairs.clear()
+                        pairs[pk] = pc
+                    extend(pc)
+                prev, prev_key = e, key
             if meta:
                 extend(meta_cols(text, n_tok, n_word, n_plain, n_upper))
             indptr.append(len(indices))
