@@ -107,7 +107,9 @@ def model() -> None:
 
 _PARAM_HELP = {"C": "regularisation strength (larger = less regularised); default: chosen "
                     "by cross-validation from --C-grid",
-               "loss": "svm (LinearSVC) or logistic", "folds": "cross-validation folds"}
+               "loss": "svm (LinearSVC) or logistic", "folds": "cross-validation folds",
+               "nb": "also fit a naive-Bayes-weighted LinearSVC (NB-SVM) and combine the two "
+                     "in the calibration (default: off)"}
 
 
 def _param_options(f):
@@ -119,6 +121,8 @@ def _param_options(f):
         typ = type(fl.default)
         if fl.name == "C":
             typ = float
+        if fl.name == "nb":
+            typ = bool
         if fl.name == "C_grid":
             f = click.option("--C-grid", "C_grid", default=None,
                              help="comma-separated C values tried by cross-validation")(f)

@@ -60,7 +60,11 @@ _TOKEN = re.compile(
     re.UNICODE,
 )
 _MISSING = object()
-_MAX_PAIRS = 250_000   # per-process cache of adjacent-token features (~50 MB at most)
+# per-process cache of the cross-word char n-gram columns of two adjacent words, keyed
+# by the "window" (end of the first word + space + start of the next, accent-stripped):
+# far fewer distinct keys than word pairs (~128,000 in the 45,000 train comments)
+_MAX_WINDOWS = 250_000
+_MAX_PAIRS = 250_000   # adjacent raw tokens → all their shared columns (a repeat is one look-up)
 _PLACEHOLDER = {"url": "<url>", "email": "<email>", "phone": "<phone>", "number": "<num>"}
 
 
@@ -278,11 +282,12 @@ class Featurizer:
             vocab = self.vocab
             cols = array("i", [vocab[f] for f in [f for f, _, _ in wf] + [f for f, _, _ in cf]
                                if f in vocab])
+            # a cross-word gram (≤ char_range[1] chars, ≥ 1 each side of the space) sees
+            # at most the last / first ``span`` characters of each word
             span = max(self.char_range[1] - 2, 0)
-            sufs = tuple("x:" + stripped[-k:] for k in range(1, min(len(stripped), span) + 1))
-            pres = tuple(" " + stripped[:k] for k in range(1, min(len(stripped), span) + 1))
             entry = (words, stripped, cols, kind == "word", shape[0], shape[1],
-                     sufs, pres, "w:" + words[-1] + " ", words[0])
+                     (stripped[-span:] + " ") if span else " ", stripped[:span],
+                     "w:" + words[-1] + " ", words[0])
         if len(self._cache) > 200_000:
             self._cache.clear()
         self._cache[key] = entry
@@ -304,25 +309,19 @@ class Featurizer:
             self._metas[key] = cols
         return cols
 
-    def _combos(self) -> list[list[tuple[tuple[int, int], ...]]]:
-        """[len(suffixes)][len(prefixes)] → (suffix index, prefix index) pairs whose
-        cross-word gram "suffix + space + prefix" has a length in the char range."""
-        lo, hi = max(self.char_range[0], 3), self.char_range[1]
-        span = max(hi - 2, 0)
-        return [[tuple((p - 1, q - 1) for p in range(1, ls + 1) for q in range(1, lp + 1)
-                       if lo <= p + q + 1 <= hi)
-                 for lp in range(span + 1)] for ls in range(span + 1)]
-
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
         """TF-IDF matrix (rows = texts), the same features as ``analyze`` gives."""
         if getattr(self, "_cache_vocab", None) is not self.vocab:
             self._cache: dict[str, tuple | None] = {}
             self._metas: dict[tuple, array] = {}
+            self._windows: dict[str, array] = {}
             self._pairs: dict[str, array] = {}
             self._cache_vocab = self.vocab
         cache_get = self._cache.get
+        windows = self._windows
         pairs = self._pairs
         pairs_get = pairs.get
+        windows_get = windows.get
         vocab_get = self.vocab.get
         new_entry = self._token_entry
         missing = _MISSING
@@ -332,7 +331,8 @@ class Featurizer:
         findall = _TOKEN.findall
         meta = self.meta
         meta_cols = self._meta_cols
-        combos = self._combos() if self.cross_chars else None
+        cross = self.cross_chars and self.char_range[1] >= 3
+        lo, hi = self.char_range
         for text in texts:
             prev = prev_key = None
             n_tok = n_word = n_plain = n_upper = 0
@@ -354,17 +354,20 @@ class Featurizer:
                     pk = prev_key + "\1" + key
                     pc = pairs_get(pk)
                     if pc is None:
-                        cols = []
-                        j = vocab_get(prev[8] + e[9])          # word bigram across tokens
-                        if j is not None:
-                            cols.append(j)
-                        if combos is not None and prev[1] and e[1]:
-                            sufs, pres = prev[6], e[7]
-                            for si, pi in combos[len(sufs)][len(pres)]:
-                                j = vocab_get(sufs[si] + pres[pi])
-                                if j is not None:
-                                    cols.append(j)
-                        pc = array("i", cols)
+                        jb = vocab_get(prev[8] + e[9])         # word bigram across tokens
+                        if cross and prev[1] and e[1]:         # cross-word char grams
+                            wk = prev[6] + e[7]
+                            wc = windows_get(wk)
+                            if wc is None:
+                                wc = array("i", [
+                                    j for g in _cross_grams(prev[6][:-1], e[7], lo, hi)
+                                    if (j := vocab_get(g)) is not None])
+                                if len(windows) >= _MAX_WINDOWS:
+                                    windows.clear()
+                                windows[wk] = wc
+                            pc = wc if jb is None else array("i", [jb]) + wc
+                        else:
+                            pc = array("i") if jb is None else array("i", [jb])
                         if len(pairs) >= _MAX_PAIRS:
                             pairs.clear()
                         pairs[pk] = pc

@@ -104,3 +104,14 @@ def test_train_usage_errors(data_files, tmp_path):
     res = runner.invoke(model, ["train", "--data", str(data_files["a"]), "--text-column", "zzz",
                                 "--out", str(tmp_path / "x")])
     assert res.exit_code != 0 and "no column" in res.output
+
+
+def test_train_nb_option_is_recorded(data_files, tmp_path):
+    out = tmp_path / "nb"
+    res = CliRunner().invoke(model, _train_args(data_files, out) + ["--nb"])
+    assert res.exit_code == 0, res.output
+    assert "+NB-SVM" in res.output
+    meta = json.loads((out / "model.json").read_text("utf-8"))
+    assert meta["params"]["nb"] is True
+    metrics = json.loads((out / "metrics.json").read_text("utf-8"))
+    assert metrics["cross_validation"]["nb"] is True

@@ -69,6 +69,42 @@ def test_fast_transform_matches_analyze():
         assert set(X[i].indices.tolist()) == expect
 
 
+
+def _reference_tfidf(f: Featurizer, text: str) -> dict[int, float]:
+    """The TF-IDF row of ``text`` computed from ``analyze`` (slow path), as {column: value}."""
+    from collections import Counter
+    toks = source_tokens(text)
+    wf, cf = analyze(toks, f.char_range, f.stripped_words, f.cross_chars)
+    names = [n for n, _, _ in wf + cf] + (f._meta_of(text, toks) if f.meta else [])
+    counts = Counter(f.vocab[n] for n in names if n in f.vocab)
+    val = {j: (np.log(c) + 1.0) * float(f.idf[j]) for j, c in counts.items()}
+    for is_char, scale in ((False, 1.0), (True, f.char_weight)):
+        block = [j for j in val if (j >= f.n_word) == is_char]
+        norm = np.sqrt(sum(val[j] ** 2 for j in block)) or 1.0
+        for j in block:
+            val[j] *= scale / norm
+    return val
+
+
+@pytest.mark.parametrize("char_range", [(2, 5), (2, 4), (3, 6), (2, 2)])
+def test_transform_counts_match_analyze_with_shared_window_cache(char_range):
+    # different word pairs share the same accent-stripped "window" around the space
+    # ("không biết" / "KHONG BIET" / "khong biet"): the cross-word columns are cached by
+    # that window, so reusing them across texts must give the same counts as analyze
+    texts = ["không biết gì", "KHONG BIET GI luôn", "khong biet gi khong biet gi",
+             "Vay tiền nhanh ib zalo 0912 345 678 vay tien", "a b c a b c", "dm ngu vl"]
+    f = Featurizer(char_range=char_range, min_df=1, char_weight=0.7).fit(texts)
+    together = f.transform(texts)
+    for i, t in enumerate(texts):
+        expect = _reference_tfidf(f, t)
+        row = together[i]
+        got = dict(zip(row.indices.tolist(), row.data.tolist(), strict=True))
+        assert got.keys() == expect.keys()
+        for j, v in expect.items():
+            assert got[j] == pytest.approx(v, rel=1e-5)
+        alone = Featurizer.from_state(f.params(), f.feature_names, f.n_word, f.idf)
+        assert (alone.transform([t]) != row).nnz == 0
+
 def test_predict_proba_sums_to_one_in_label_order(tiny_model_dir):
     clf = Classifier.load(tiny_model_dir)
     assert clf.labels == ["clean", "spam", "offensive", "hate"]
@@ -134,3 +170,57 @@ def test_decomposed_and_invisible_input_scores_like_the_normal_form(tiny_model_d
     b = np.array([list(d.values()) for d in clf.predict_proba(odd)])
     assert np.allclose(a[:3], b[:3], atol=1e-6)
     assert clf.predict(odd[3:]) == clf.predict(texts[:1])
+
+
+def test_nb_ratios_favour_the_class_a_feature_occurs_in():
+    from scipy import sparse
+
+    from models.classifier.train import _nb_ratios
+    # feature 0 only in class 1, feature 1 only in class 0, feature 2 in both
+    Xb = sparse.csr_matrix(np.array([[1, 0, 1], [1, 0, 1], [0, 1, 1], [0, 1, 1]], float))
+    y = np.array([1, 1, 0, 0])
+    r = _nb_ratios(Xb, y, np.ones(4), 1)
+    assert r[0] > 0 > r[1] and r[2] == pytest.approx(0.0)
+    # sample weights count like repeated rows
+    r2 = _nb_ratios(Xb, y, np.array([2.0, 0.0, 1.0, 1.0]), 1)
+    assert r2 == pytest.approx(r)
+
+
+@pytest.mark.parametrize("nb", [True, None])
+def test_nb_svm_model_is_still_one_calibrated_linear_model(data_files, tmp_path, nb):
+    from models.classifier.train import TrainParams, train
+    ds = load_many(specs(data_files))
+    clf, metrics = train(ds, TrainParams(min_df=1, folds=2, nb=nb))
+    cv = metrics["cross_validation"]
+    assert isinstance(cv["nb"], bool) and (nb is None or cv["nb"] is nb)
+    assert clf.meta["params"]["nb"] is cv["nb"]          # what was chosen is recorded
+    K = len(clf.labels)
+    assert clf.coef.shape == (len(clf.featurizer.vocab), K)  # folded into one model
+    clf.save(tmp_path / "m", metrics=metrics)
+    loaded = Classifier.load(tmp_path / "m")
+    assert json.loads((tmp_path / "m" / "model.json").read_text("utf-8"))["params"]["nb"] \
+        is cv["nb"]
+    P = loaded.proba(["Vay tiền nhanh ib zalo 0912 345 678", "đm thằng này ngu vl",
+                      "Bài viết rất hay, cảm ơn tác giả"])
+    assert np.allclose(P.sum(axis=1), 1.0, atol=1e-5)
+    assert loaded.predict(["Vay tiền nhanh ib zalo 0912 345 678", "đm thằng này ngu vl",
+                           "Bài viết rất hay, cảm ơn tác giả"]) == ["spam", "offensive", "clean"]
+    # explanations stay exact: contributions come from the same linear weights
+    items = loaded.explain("Vay tiền nhanh ib zalo 0912 345 678", label="spam")
+    assert items and all(it["weight"] > 0 for it in items)
+
+
+def test_nb_svm_binary_and_without_cross_validation():
+    from models.classifier.datasets import Dataset
+    from models.classifier.train import TrainParams, train
+    texts = ["đm thằng ngu", "ngu vl", "bài hay quá", "cảm ơn tác giả", "thời tiết đẹp"]
+    labels = ["offensive", "offensive", "clean", "clean", "clean"]
+    ds = Dataset(texts=texts, labels=labels, weights=[1.0] * 5, sources=[0] * 5)
+    clf, metrics = train(ds, TrainParams(min_df=1, folds=2, nb=True))
+    assert clf.coef.shape[1] == 2 and metrics["cross_validation"]["nb"] is True
+    assert clf.predict(["thằng ngu vl", "bài hay"]) == ["offensive", "clean"]
+    # one example of a class: no cross-validation; the two models are averaged
+    ds1 = Dataset(texts=texts[1:], labels=labels[1:], weights=[1.0] * 4, sources=[0] * 4)
+    clf1, metrics1 = train(ds1, TrainParams(min_df=1, nb=True))
+    assert metrics1["cross_validation"] is None and clf1.meta["params"]["nb"] is True
+    assert clf1.predict(["ngu vl"]) == ["offensive"]
