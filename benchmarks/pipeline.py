@@ -32,12 +32,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import redis  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
 from models.fingerprint import text_key  # noqa: E402
 from service.accounts import create_site  # noqa: E402
 from service.embedded_redis import EmbeddedRedis, free_port  # noqa: E402
-from service.queueing import enqueue_comment, make_producer  # noqa: E402
+from service.queueing import enqueue_comment  # noqa: E402
 from service.storage import Article, Comment, make_engine, make_session_factory  # noqa: E402
 from service.storage.migrate import recreate, upgrade  # noqa: E402
 
@@ -117,7 +118,7 @@ def main() -> int:
         [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
          "service.wsgi:app"], env=env, cwd=ROOT, stdout=(tmp / "web.log").open("wb"),
         stderr=subprocess.STDOUT, start_new_session=True)
-    producer = make_producer(redis_server.url)
+    producer = redis.Redis.from_url(redis_server.url)
     results: dict = {"database": url.split(":", 1)[0], "concurrency": args.concurrency}
     try:
         time.sleep(6)  # worker boot + model load

@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service import db, errors
+from service.api.admission import IntakeGate
 from service.api.lookups import Articles, SiteKeys
 from service.api.schemas import ErrorOut
 from service.config import Settings
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> APIFlask:
         app.config["REDIS_URL"], socket_timeout=2, socket_connect_timeout=2
     )
     app.extensions["vimod.producer"] = make_producer(app.config["REDIS_URL"])
+    app.extensions["vimod.intake_gate"] = IntakeGate(app.extensions["vimod.redis"])
     app.extensions["vimod.site_keys"] = SiteKeys()
     app.extensions["vimod.articles"] = Articles()
 

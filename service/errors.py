@@ -140,7 +140,8 @@ def init_app(app: APIFlask) -> None:
         if status == 429:
             from service.limits import retry_after_seconds
 
-            headers["Retry-After"] = str(retry_after_seconds())
+            # The intake's own limits (service/api/admission.py) name the wait themselves.
+            headers.setdefault("Retry-After", str(retry_after_seconds()))
             message = "Too many comments; retry after the time in Retry-After."
         _count_refusal(status, code)
         if _wants_html():

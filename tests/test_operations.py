@@ -47,6 +47,60 @@ def test_rate_limit_per_site(limited_app, site) -> None:  # noqa: ANN001
     assert codes == [202] * 5 + [429]
 
 
+def test_a_reader_over_the_limit_does_not_use_up_the_site_limit(limited_app, site) -> None:  # noqa: ANN001, E501
+    """Refused requests are not counted: one reader hammering the form cannot exhaust the
+    site's limit for everyone else."""
+    _, key = site
+    client = limited_app.test_client()
+    noisy = payload(client={"ip": "113.161.9.9"})
+    codes = [client.post("/api/v1/comments", json=noisy, headers=headers(key)).status_code
+             for _ in range(10)]
+    assert codes == [202] * 3 + [429] * 7
+    others = [client.post("/api/v1/comments", json=payload(client={"ip": f"10.1.0.{i}"}),
+                          headers=headers(key)).status_code for i in range(3)]
+    assert others == [202, 202, 429]  # 3 + 2 = the site's 5; the 7 refused ones did not count
+
+
+def test_several_windows_in_one_limit(settings, engine, redis_client, site) -> None:  # noqa: ANN001
+    settings.ratelimit_ip = "2 per second;3 per hour"
+    app = create_app(settings, TESTING=True)
+    try:
+        _, key = site
+        client = app.test_client()
+        body = payload(client={"ip": "2402:800:6344::7"})
+        codes = [client.post("/api/v1/comments", json=body, headers=headers(key)).status_code
+                 for _ in range(3)]
+        assert codes == [202, 202, 429]
+        wait = int(client.post("/api/v1/comments", json=body,
+                               headers=headers(key)).headers["Retry-After"])
+        assert wait == 1  # the per-second window is the full one
+        per_second = redis_client.keys("vimod-limits/intake/ip:*/2/1/second")
+        assert len(per_second) == 1
+        redis_client.delete(*per_second)  # as if that second had passed
+        assert client.post("/api/v1/comments", json=body,
+                           headers=headers(key)).status_code == 202
+        redis_client.delete(*per_second)
+        r = client.post("/api/v1/comments", json=body, headers=headers(key))
+        assert r.status_code == 429 and 3500 < int(r.headers["Retry-After"]) <= 3600
+    finally:
+        app.extensions["vimod.engine"].dispose()
+
+
+def test_rate_limits_off(settings, engine, redis_client, site) -> None:  # noqa: ANN001
+    settings.ratelimit_ip = "1 per minute"
+    settings.ratelimit_enabled = False
+    app = create_app(settings, TESTING=True)
+    try:
+        _, key = site
+        body = payload(client={"ip": "113.161.1.1"})
+        codes = [app.test_client().post("/api/v1/comments", json=body,
+                                        headers=headers(key)).status_code for _ in range(3)]
+        assert codes == [202] * 3
+        assert not redis_client.keys("vimod-limits/intake/*")
+    finally:
+        app.extensions["vimod.engine"].dispose()
+
+
 def test_healthz_and_readyz(client) -> None:  # noqa: ANN001
     assert client.get("/healthz").json == {"status": "ok"}
     r = client.get("/readyz")

@@ -27,6 +27,7 @@ ARTICLES_CACHED = 20_000
 # Bumped after any change to a site's key or settings: every web process compares it with
 # the generation its cached entries were read under.
 SITES_GENERATION_KEY = "vimod:sites:generation"
+_READ = object()  # "read the generation from Redis now"
 
 
 @dataclass(frozen=True)
@@ -66,19 +67,23 @@ class SiteKeys:
         except RedisError:
             return None  # Redis down: the TTL alone bounds staleness
 
-    def lookup(self, session: Session, api_key: str) -> SiteInfo | None:
-        """The site whose secret key this is."""
-        return self._lookup(session, hash_api_key(api_key), Site.api_key_hash)
+    def lookup(self, session: Session, api_key: str,
+               generation: bytes | None | object = _READ) -> SiteInfo | None:
+        """The site whose secret key this is. The intake passes the generation it read in
+        its one Redis round trip (service/api/admission.py); others let it be read here."""
+        return self._lookup(session, hash_api_key(api_key), Site.api_key_hash, generation)
 
     def lookup_public(self, session: Session, public_key: str) -> SiteInfo | None:
         """The site whose public key (the one in its pages' embed tag) this is."""
         return self._lookup(session, "public:" + public_key, Site.public_key)
 
-    def _lookup(self, session: Session, cache_key: str, column: Any) -> SiteInfo | None:
+    def _lookup(self, session: Session, cache_key: str, column: Any,
+                generation: bytes | None | object = _READ) -> SiteInfo | None:
         value = cache_key.removeprefix("public:")
         # Read the generation before the database: a change committed after this read bumps
         # the generation after its commit, so this entry cannot outlive it.
-        generation = self._generation()
+        if generation is _READ:
+            generation = self._generation()
         now = time.monotonic()
         hit = self._cache.get(cache_key)
         if hit and hit[0] > now and hit[1] == generation:  # None == None: Redis down, TTL only
