@@ -184,15 +184,23 @@ def _ws_repl(m: re.Match[str]) -> str:
                     or "\x1e" in s or "\x85" in s) else " "
 
 
-def _fix_word(m: re.Match[str]) -> str:
-    w = _fix_homoglyphs(m.group(0))
+@lru_cache(maxsize=65536)
+def _fixed_word(word: str) -> str:
+    # Cached: a comment's words are nearly all among a few thousand syllables.
+    w = _fix_homoglyphs(word)
     if _needs_tone_fix(w):
         w = normalize_syllable(w)
     return w
 
 
+def _fix_word(m: re.Match[str]) -> str:
+    return _fixed_word(m.group(0))
+
+
+@lru_cache(maxsize=2048)
 def normalize(text: str) -> str:
-    """Canonical form of a text (see module docstring). Idempotent."""
+    """Canonical form of a text (see module docstring). Idempotent. Cached: the worker's
+    phases (word lists, diacritics, classifier) each ask for the same comment's form."""
     if not text:
         return ""
     t = text.translate(_INVISIBLE_TABLE)

@@ -12,7 +12,7 @@ from service.storage.tables import utcnow
 from tests.helpers import VALID, headers, payload, set_settings
 from workers import pipeline
 from workers.pipeline import CommentContext
-from workers.tasks import find_stuck, process_comment_now
+from workers.tasks import find_stuck, process_comment_now, process_comments_now
 
 
 def submit(client, key, **changes) -> int:  # noqa: ANN001
@@ -79,6 +79,26 @@ def test_concurrent_duplicate_deliveries_write_once(resources, client, site, ses
     for t in threads:
         t.join()
     assert len(actions(sessions, cid)) == 1
+
+
+def test_overlapping_batches_write_each_comment_once(resources, client, site, sessions) -> None:  # noqa: ANN001, E501
+    """Batches are written with one executemany; when another run got some of the batch's
+    comments first, the batch falls back to row by row: still one result and one audit row
+    per comment, and every comment analysed."""
+    _, key = site
+    ids = [submit(client, key, body=f"Ý kiến số {i}: đường sá ở phường này xuống cấp quá")
+           for i in range(8)]
+    batches = [ids[:5], ids[3:], ids[::2], ids[1::3], ids]
+    threads = [threading.Thread(target=process_comments_now, args=(resources, batch))
+               for batch in batches]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for cid in ids:
+        assert len(actions(sessions, cid)) == 1
+    with sessions() as s:
+        assert {s.get(Comment, cid).status for cid in ids} == {"pending"}
 
 
 def test_missing_comment_is_ignored(resources, sessions) -> None:  # noqa: ANN001

@@ -37,8 +37,9 @@ def make_celery(settings: Settings | None = None) -> Celery:
         # mid-task gives its message back: with idempotent tasks, a crash loses nothing.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
-        # Micro-batches (workers/tasks.py) need enough messages in hand to fill a batch.
-        worker_prefetch_multiplier=64,
+        # Micro-batches (workers/tasks.py) need enough messages in hand to fill a batch,
+        # and the next batches' while the pool works on this one.
+        worker_prefetch_multiplier=256,
         task_ignore_result=True,
         worker_hijack_root_logger=False,
         beat_schedule={

@@ -12,7 +12,7 @@ from functools import cache
 import redis as redis_lib
 from celery import shared_task
 from celery_batches import Batches
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -66,6 +66,36 @@ def flags_column(flags: list[str]) -> str:
     return (" " + " ".join(flags) + " ")[:500]
 
 
+_COMMENTS = Comment.__table__
+# Built once (a statement built per comment cost more than executing it); run as one
+# executemany per batch.
+_ANALYSED = (
+    update(_COMMENTS)
+    .where(_COMMENTS.c.id == bindparam("b_id"),
+           _COMMENTS.c.status == CommentStatus.received)
+    .values(status=bindparam("b_status"), body_normalized=bindparam("b_normalized"),
+            analysis=bindparam("b_analysis"), flags=bindparam("b_flags"),
+            priority=bindparam("b_priority"), certainty=bindparam("b_certainty"),
+            model_version=bindparam("b_model_version"), analysed_at=bindparam("b_now"),
+            decided_at=bindparam("b_decided_at"), body_published=bindparam("b_published"))
+)
+
+
+def _analysed_row(comment: Comment, outcome: Outcome, now: datetime) -> dict:
+    published = None
+    if outcome.status == CommentStatus.auto_approved:
+        # Published as the writer typed it (NFC, paragraphs kept).
+        published = unicodedata.normalize("NFC", comment.body_original).strip()
+    return dict(
+        b_id=comment.id, b_status=outcome.status, b_normalized=outcome.normalized,
+        b_analysis=outcome.analysis, b_flags=flags_column(outcome.analysis.get("flags", [])),
+        b_priority=outcome.priority, b_certainty=outcome.certainty,
+        b_model_version=outcome.model_version, b_now=now,
+        b_decided_at=now if outcome.status != CommentStatus.pending else None,
+        b_published=published,
+    )
+
+
 def process_comments_now(
     resources: Resources, comment_ids: list[int],
     send_webhooks: Callable[[list[int]], object] | None = None,
@@ -79,6 +109,9 @@ def process_comments_now(
     with resources.sessions() as session:
         comments = session.scalars(
             select(Comment).where(Comment.id.in_(set(comment_ids)))
+            # In id order: concurrent runs lock overlapping rows in the same order (no
+            # deadlock).
+            .order_by(Comment.id)
             .options(selectinload(Comment.site))
         ).all()
         statuses = {c.id: c.status for c in comments}
@@ -96,41 +129,32 @@ def process_comments_now(
         ]
         outcomes = run_pipeline_many(ctxs)
         now = utcnow()
+        rows = [_analysed_row(comment, outcome, now) for comment, outcome in zip(
+            todo, outcomes, strict=True)]
+        # One executemany for the batch; each row only while still `received`. Fewer rows
+        # changed means another delivery of some of these comments got there first (rare):
+        # then redo it row by row to know which.
+        changed = session.connection().execute(_ANALYSED, rows).rowcount
+        if changed == len(rows):
+            done = list(zip(todo, outcomes, rows, strict=True))
+        else:
+            session.rollback()
+            done = [(comment, outcome, row) for comment, outcome, row
+                    in zip(todo, outcomes, rows, strict=True)
+                    if session.connection().execute(_ANALYSED, row).rowcount == 1]
+        if done:  # the audit trail: one multi-row INSERT
+            session.execute(insert(ModerationAction.__table__), [
+                dict(comment_id=row["b_id"], actor=outcome.decided_by,
+                     from_status=CommentStatus.received, to_status=outcome.status,
+                     reason=outcome.reason, created_at=now, user_id=None, edited_body=None)
+                for _, outcome, row in done])
         # Automatic decisions on sites with a webhook: (comment, outcome, published text).
         decided: list[tuple[Comment, Outcome, str | None]] = []
-        for comment, outcome in zip(todo, outcomes, strict=True):
-            published = None
-            if outcome.status == CommentStatus.auto_approved:
-                # Published as the writer typed it (NFC, paragraphs kept).
-                published = unicodedata.normalize("NFC", comment.body_original).strip()
-            changed = session.execute(
-                update(Comment)
-                .where(Comment.id == comment.id, Comment.status == CommentStatus.received)
-                .values(
-                    status=outcome.status,
-                    body_normalized=outcome.normalized,
-                    analysis=outcome.analysis,
-                    flags=flags_column(outcome.analysis.get("flags", [])),
-                    priority=outcome.priority,
-                    certainty=outcome.certainty,
-                    model_version=outcome.model_version,
-                    analysed_at=now,
-                    decided_at=now if outcome.status != CommentStatus.pending else None,
-                    body_published=published,
-                )
-                .execution_options(synchronize_session=False)
-            ).rowcount
-            if changed != 1:
-                continue  # another delivery of this comment got there first
-            session.add(ModerationAction(
-                comment_id=comment.id, actor=outcome.decided_by,
-                from_status=CommentStatus.received, to_status=outcome.status,
-                reason=outcome.reason, created_at=now,
-            ))
-            statuses[comment.id] = outcome.status
+        for comment, outcome, row in done:
+            statuses[row["b_id"]] = outcome.status
             if (webhooks.webhook_url(comment.site)
                     and webhooks.event_for(CommentStatus.received, outcome.status)):
-                decided.append((comment, outcome, published))
+                decided.append((comment, outcome, row["b_published"]))
         delivery_ids = _add_webhooks(session, decided, now)
         session.commit()
     if delivery_ids and send_webhooks is not None:

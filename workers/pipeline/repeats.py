@@ -13,6 +13,7 @@ idempotent (sorted-set members are comment ids), so a re-run counts a comment on
 from __future__ import annotations
 
 import hashlib
+import math
 from collections import defaultdict
 from datetime import timedelta
 
@@ -88,8 +89,14 @@ def _exact_repeats(ctxs: list[CommentContext], results: list[PhaseResult]) -> No
             result.data["repeat_count"] = len(same) + 1
 
 
+# Signatures agreeing in at least this many of their BANDS * ROWS values: Jaccard estimate
+# >= NEAR_DUP_JACCARD.
+_SAME_VALUES = math.ceil(NEAR_DUP_JACCARD * BANDS * ROWS - 1e-9)
+
 # One round trip per comment instead of ~50 commands: record the comment in its LSH bands
-# and its IP's burst window, and return the burst count and the recent candidates' signatures.
+# and its IP's burst window; compare it there with the recent candidates of other authors
+# (8-byte signature values), so only the near-duplicates' ids come back, not 20 signatures.
+# Answers {burst count or -1, near-duplicate ids...}.
 # (It reads vimod:mh:<id> keys it was not given: fine on one Redis, not on a cluster.)
 _LUA = """
 local id, ts = ARGV[1], tonumber(ARGV[2])
@@ -101,9 +108,12 @@ if KEYS[2] ~= '' then
   redis.call('EXPIRE', KEYS[2], 3600)
   out[1] = redis.call('ZCOUNT', KEYS[2], ts - burst_window, ts)
 end
-if ARGV[3] == '' then return out end
-redis.call('HSET', KEYS[1], 'sig', ARGV[3], 'author', ARGV[4])
+local sig, author, need = ARGV[3], ARGV[4], tonumber(ARGV[8])
+if sig == '' then return out end
+redis.call('HSET', KEYS[1], 'sig', sig, 'author', author)
 redis.call('EXPIRE', KEYS[1], window)
+local mine = {}
+for p = 1, #sig, 8 do mine[#mine + 1] = string.sub(sig, p, p + 7) end
 local seen, n = {}, 0
 for i = 3, #KEYS do
   local recent = redis.call('ZREVRANGEBYSCORE', KEYS[i], '+inf', ts - window, 'LIMIT', 0, maxc)
@@ -112,8 +122,14 @@ for i = 3, #KEYS do
       seen[cid] = true
       n = n + 1
       local other = redis.call('HMGET', 'vimod:mh:' .. cid, 'sig', 'author')
-      if other[1] then
-        table.insert(out, cid); table.insert(out, other[1]); table.insert(out, other[2])
+      if other[1] and other[2] ~= author and #other[1] == #sig then
+        local same, left, theirs = 0, #mine, other[1]
+        for k = 1, #mine do  -- stops as soon as the answer is known
+          if string.sub(theirs, 8 * k - 7, 8 * k) == mine[k] then same = same + 1 end
+          left = left - 1
+          if same >= need or same + left < need then break end
+        end
+        if same >= need then table.insert(out, cid) end
       end
     end
   end
@@ -129,7 +145,7 @@ def _redis_checks(ctxs: list[CommentContext], texts: list[str],
     r = ctxs[0].resources.redis
     script = r.register_script(_LUA)
     pipe = r.pipeline(transaction=False)
-    planned: list[tuple[int, np.ndarray | None]] = []
+    planned: list[int] = []
     for i, ctx in enumerate(ctxs):
         if ctx.received_at is None:
             continue
@@ -141,22 +157,16 @@ def _redis_checks(ctxs: list[CommentContext], texts: list[str],
         script(keys=keys, args=[
             ctx.comment_id, ctx.received_at.timestamp(),
             sig.tobytes() if sig is not None else b"", ctx.author_email.lower(),
-            NEAR_DUP_WINDOW_SECONDS, MAX_CANDIDATES, BURST_WINDOW_SECONDS,
+            NEAR_DUP_WINDOW_SECONDS, MAX_CANDIDATES, BURST_WINDOW_SECONDS, _SAME_VALUES,
         ], client=pipe)
-        planned.append((i, sig))
-    for (i, sig), reply in zip(planned, pipe.execute(), strict=True):
+        planned.append(i)
+    for i, reply in zip(planned, pipe.execute(), strict=True):
         burst = int(reply[0])
         if burst >= 0:
             results[i].data["ip_comments_last_minute"] = burst
             if burst > BURST_LIMIT:
                 results[i].flags.append("burst")
-        author = ctxs[i].author_email.lower()
-        similar = [
-            int(reply[k]) for k in range(1, len(reply), 3)
-            if reply[k + 2].decode() != author
-            and float(np.mean(np.frombuffer(reply[k + 1], dtype=np.uint64) == sig))
-            >= NEAR_DUP_JACCARD
-        ]
+        similar = [int(cid) for cid in reply[1:]]
         if similar:
             results[i].flags.append("near_duplicate")
             results[i].data["near_duplicates"] = sorted(similar)
