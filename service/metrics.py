@@ -16,6 +16,8 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 
+from service.queueing import RECEIVED_KEY
+
 COMMENTS_ACCEPTED = Counter(
     "vimod_comments_accepted_total", "Comments stored and queued by the intake API", ["site"]
 )
@@ -49,6 +51,12 @@ class _LiveCollector:
             with contextlib.suppress(Exception):
                 depth.add_metric([queue], float(self.redis.llen(queue)))
         yield depth
+        waiting = GaugeMetricFamily(
+            "vimod_comments_waiting", "Comment ids queued in Redis for the moderation workers"
+        )
+        with contextlib.suppress(Exception):
+            waiting.add_metric([], float(self.redis.llen(RECEIVED_KEY)))
+        yield waiting
         received = GaugeMetricFamily(
             "vimod_comments_unprocessed", "Comments stored but not yet analysed (status received)"
         )

@@ -9,6 +9,7 @@ import unicodedata
 import pytest
 from sqlalchemy import func, select
 
+from service.queueing import RECEIVED_KEY, TASK_PROCESS_RECEIVED
 from service.storage import Article, Comment, CommentStatus
 from tests.helpers import VALID, headers, payload
 
@@ -33,10 +34,11 @@ def test_accepts_stores_and_queues(client, site, sessions, redis_client) -> None
         assert c.author_email == "lan.nguyen@example.vn"
         assert c.article.external_id == "tin-123"
         assert c.article.title == VALID["article"]["title"]
-    # The worker's message is really in Redis, carrying the comment id.
+    # Really queued in Redis: the id in the waiting list, and a task for the worker.
+    assert redis_client.lrange(RECEIVED_KEY, 0, -1) == [str(body["id"]).encode()]
     messages = redis_client.lrange("moderation", 0, -1)
     assert len(messages) == 1
-    assert json.loads(messages[0])["headers"]["argsrepr"] == f"[{body['id']}]"
+    assert json.loads(messages[0])["headers"]["task"] == TASK_PROCESS_RECEIVED
 
 
 def test_status_endpoint(client, site) -> None:  # noqa: ANN001
@@ -213,7 +215,7 @@ def test_bad_input_is_refused_and_nothing_stored(
     if field:
         assert field in error["fields"], error
     assert count(sessions) == 0
-    assert redis_client.llen("moderation") == 0
+    assert redis_client.llen("moderation") == 0 and redis_client.llen(RECEIVED_KEY) == 0
 
 
 @pytest.mark.parametrize(

@@ -155,6 +155,7 @@ def test_metrics(client, site) -> None:  # noqa: ANN001
     assert _sample(text, 'vimod_comments_refused_total{reason="validation_error"}') == \
         refused_before + 1
     assert _sample(text, 'vimod_queue_depth{queue="moderation"}') == 1.0
+    assert _sample(text, "vimod_comments_waiting") == 1.0
     assert _sample(text, "vimod_comments_unprocessed") == 1.0
     assert "vimod_intake_latency_seconds_bucket" in text
 

@@ -1,5 +1,6 @@
-"""The intake's task messages: the same as Celery's own send_task writes, field by field,
-for the Celery installed (a real worker consuming them is tested end to end)."""
+"""The intake's queueing: task messages the same as Celery's own send_task writes, field by
+field, for the Celery installed (a real worker consuming them is tested end to end), and the
+list of waiting ids with its doorbell tasks."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ import json
 
 from service.queueing import (
     QUEUE_MODERATION,
+    RECEIVED_BATCH,
+    RECEIVED_KEY,
     TASK_PROCESS_COMMENT,
+    TASK_PROCESS_RECEIVED,
     enqueue_comment,
     make_producer,
     task_message,
@@ -42,13 +46,27 @@ def test_task_message_is_what_celery_sends(redis_client, redis_url) -> None:  # 
     assert ours["properties"]["delivery_tag"] != headers["id"]
 
 
-def test_enqueue_comment_pushes_one_message_per_comment(redis_client) -> None:  # noqa: ANN001
+def _tasks(redis_client) -> list[str]:  # noqa: ANN001
+    return [_decoded(m)["headers"]["task"] for m in redis_client.lrange(QUEUE_MODERATION, 0, -1)]
+
+
+def test_ids_wait_in_a_list_with_one_task_per_batch(redis_client) -> None:  # noqa: ANN001
+    """The first id into an empty list rings the doorbell; later ones ride on that task,
+    except that every RECEIVED_BATCH-th rings again, for the other worker processes."""
     assert enqueue_comment(redis_client, 7) and enqueue_comment(redis_client, 8)
-    raw = redis_client.lrange(QUEUE_MODERATION, 0, -1)
-    # LPUSH + the worker's BRPOP: first in, first out.
-    assert [_decoded(m)["body"][0] for m in reversed(raw)] == [[7], [8]]
-    ids = {_decoded(m)["headers"]["id"] for m in raw}
-    assert len(ids) == 2
+    assert [int(x) for x in redis_client.lrange(RECEIVED_KEY, 0, -1)] == [7, 8]
+    assert _tasks(redis_client) == [TASK_PROCESS_RECEIVED]
+    for comment_id in range(9, 9 + 2 * RECEIVED_BATCH):
+        enqueue_comment(redis_client, comment_id)
+    assert redis_client.llen(RECEIVED_KEY) == 2 + 2 * RECEIVED_BATCH
+    assert _tasks(redis_client) == [TASK_PROCESS_RECEIVED] * 3  # at 1, 64 and 128 waiting
+    # After the list has been emptied, the next id rings again.
+    redis_client.delete(RECEIVED_KEY, QUEUE_MODERATION)
+    enqueue_comment(redis_client, 500)
+    assert _tasks(redis_client) == [TASK_PROCESS_RECEIVED]
+    message = _decoded(redis_client.lrange(QUEUE_MODERATION, 0, -1)[0])
+    assert message["body"][0] == [] and message["properties"]["delivery_info"] == {
+        "exchange": "", "routing_key": QUEUE_MODERATION}
 
 
 def test_enqueue_comment_reports_a_broker_outage() -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from service.queueing import QUEUE_MODERATION, RECEIVED_BATCH, RECEIVED_KEY, TASK_PROCESS_RECEIVED
 from service.storage import Comment, CommentStatus, ModerationAction, Site
 from service.storage.tables import utcnow
 from tests.helpers import VALID, headers, payload, set_settings
@@ -146,6 +148,52 @@ def test_sweep_finds_only_stale_received(resources, client, site, sessions) -> N
         assert find_stuck(s, timedelta(minutes=2)) == [stale]
     assert fresh  # queued recently: left to its message
 
+
+
+def _doorbells(redis_client) -> int:  # noqa: ANN001
+    return sum(json.loads(m)["headers"]["task"] == TASK_PROCESS_RECEIVED
+               for m in redis_client.lrange(QUEUE_MODERATION, 0, -1))
+
+
+def test_doorbell_task_takes_a_batch_and_rings_again(resources, client, site, sessions,  # noqa: ANN001
+                                                     redis_client, monkeypatch) -> None:
+    """What the intake queued: ids in the list and one task per RECEIVED_BATCH of them. A
+    task takes one batch; with more waiting it rings again; an empty list ends it."""
+    from workers import tasks
+
+    monkeypatch.setattr(tasks, "_resources", lambda: resources)
+    _, key = site
+    ids = [submit(client, key, body=f"Ý kiến số {i} về dự án mở rộng đường")
+           for i in range(RECEIVED_BATCH + 3)]
+    assert redis_client.llen(RECEIVED_KEY) == len(ids)
+    assert _doorbells(redis_client) == 2  # at 1 and at RECEIVED_BATCH waiting
+    redis_client.delete(QUEUE_MODERATION)  # as if a worker had taken both messages
+    assert tasks.process_received() == RECEIVED_BATCH
+    assert redis_client.llen(RECEIVED_KEY) == 3 and _doorbells(redis_client) == 1
+    assert tasks.process_received() == 3
+    assert redis_client.llen(RECEIVED_KEY) == 0 and _doorbells(redis_client) == 1
+    assert tasks.process_received() == 0  # a spare doorbell: nothing to do, no new one
+    assert _doorbells(redis_client) == 1
+    with sessions() as s:
+        assert {s.get(Comment, cid).status for cid in ids} == {CommentStatus.pending}
+    for cid in ids[:3] + ids[-3:]:
+        assert len(actions(sessions, cid)) == 1
+
+
+def test_sweep_rings_for_ids_left_without_a_doorbell(resources, client, site,  # noqa: ANN001
+                                                     redis_client, monkeypatch) -> None:
+    from workers import tasks
+
+    monkeypatch.setattr(tasks, "_resources", lambda: resources)
+    monkeypatch.setattr(tasks, "_sessions", lambda: resources.sessions)
+    _, key = site
+    submit(client, key)
+    redis_client.delete(QUEUE_MODERATION)  # the doorbell was lost
+    tasks.sweep_received()
+    assert _doorbells(redis_client) == 1
+    redis_client.delete(RECEIVED_KEY, QUEUE_MODERATION)
+    tasks.sweep_received()
+    assert _doorbells(redis_client) == 0  # nothing waiting: no task
 
 
 UNMARKED = "Bai viet nay rat hay, cam on tac gia da phan tich ky luong"

@@ -19,9 +19,13 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from service import webhooks
 from service.queueing import (
     QUEUE_MODERATION,
+    RECEIVED_BATCH,
+    RECEIVED_KEY,
     TASK_PROCESS_COMMENT,
+    TASK_PROCESS_RECEIVED,
     TASK_SWEEP_RECEIVED,
     enqueue_webhooks,
+    ring_doorbell,
 )
 from service.storage import (
     Article,
@@ -41,7 +45,7 @@ log = logging.getLogger(__name__)
 
 SWEEP_BATCH = 500
 # Comments analysed together: classification costs far less per comment in a batch.
-BATCH_SIZE = 64
+BATCH_SIZE = RECEIVED_BATCH
 BATCH_WAIT_SECONDS = 0.05
 
 
@@ -215,6 +219,30 @@ def process_comment(requests) -> None:  # noqa: ANN001
             process_comment.apply_async(args=[comment_id], queue=QUEUE_MODERATION, countdown=5)
 
 
+@shared_task(name=TASK_PROCESS_RECEIVED, acks_late=True)
+def process_received() -> int:
+    """The doorbell (service/queueing.py): analyse up to RECEIVED_BATCH of the ids waiting in
+    the Redis list, then ring again if more are waiting. Returns how many it took."""
+    r = _resources().redis
+    ids = [int(x) for x in r.lpop(RECEIVED_KEY, RECEIVED_BATCH) or []]
+    if ids:
+        started = time.perf_counter()
+        try:
+            process_comments_now(_resources(), ids, send_webhooks=_send_webhooks)
+            log.debug("analysed %d waiting comments in %.0f ms", len(ids),
+                      (time.perf_counter() - started) * 1000)
+        except TRANSIENT:
+            # Taken from the list already: queue them again one by one, a little later
+            # (should even that fail, the sweep finds them still `received`).
+            log.warning("transient failure on %d comments; re-queued", len(ids), exc_info=True)
+            for comment_id in ids:
+                process_comment.apply_async(args=[comment_id], queue=QUEUE_MODERATION,
+                                            countdown=5)
+    if r.llen(RECEIVED_KEY):
+        ring_doorbell(r)
+    return len(ids)
+
+
 def find_stuck(session: Session, older_than: timedelta, limit: int = SWEEP_BATCH) -> list[int]:
     cutoff = utcnow() - older_than
     return list(
@@ -246,4 +274,9 @@ def sweep_received() -> int:
             )
             session.commit()
             log.info("sweep re-enqueued %d comments", len(ids))
+    # Ids waiting in the list whose doorbell was lost (a worker killed between taking its
+    # message and ringing again): one more task, at most once a sweep.
+    r = _resources().redis
+    if r is not None and r.llen(RECEIVED_KEY):
+        ring_doorbell(r)
     return len(ids)

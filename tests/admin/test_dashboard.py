@@ -116,6 +116,8 @@ def test_figures_from_sql(ui, sessions) -> None:  # noqa: ANN001, F811
         undone = a.decided(CommentStatus.pending, "bientap_a", midnight + timedelta(hours=3),
                            "undo", user_id=mod)
         undone.decided_at = None
+        # Back in the queue: younger than the 5-hour-old one whatever the time of day now.
+        undone.received_at = now - timedelta(hours=1)
         a.decided(CommentStatus.approved, "bientap_a", midnight - timedelta(days=20),
                   user_id=mod)
         s.commit()
