@@ -137,6 +137,27 @@ def test_near_duplicates_across_authors(client, site, sessions, resources) -> No
         client, key, "Tôi thấy dự án này mang lại nhiều việc làm cho thanh niên địa phương",
         **{"author.email": "khac@example.vn"}))
     assert "near_duplicate" not in other.analysis["flags"]
+    # An author repeating themself is not coordinated posting: only the others count.
+    again = analysed(resources, sessions, submit(
+        client, key, text + " nha", **{"author.email": "NGUOI0@example.vn"}))
+    assert set(again.analysis["phases"]["repeats"]["near_duplicates"]) == set(ids[1:])
+
+
+def test_a_flood_keeps_the_near_duplicate_index_small(client, site, sessions, resources,  # noqa: ANN001
+                                                       redis_client) -> None:
+    from workers.pipeline.repeats import MAX_CANDIDATES
+    from workers.tasks import process_comments_now
+
+    _, key = site
+    text = "Vay tiền nhanh lãi suất thấp giải ngân trong ngày liên hệ ngay anh Tuấn"
+    ids = [submit(client, key, f"{text} {i}", **{"author.email": f"spam{i}@example.vn"})
+           for i in range(6 * MAX_CANDIDATES)]
+    process_comments_now(resources, ids)
+    bands = redis_client.keys("vimod:lsh:*")
+    assert bands and max(redis_client.zcard(b) for b in bands) <= 4 * MAX_CANDIDATES
+    with sessions() as s:
+        last = s.get(Comment, ids[-1])
+    assert len(last.analysis["phases"]["repeats"]["near_duplicates"]) == MAX_CANDIDATES
 
 
 def test_burst_from_one_ip(client, site, sessions, resources) -> None:  # noqa: ANN001

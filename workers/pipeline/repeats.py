@@ -134,6 +134,11 @@ for i = 3, #KEYS do
     end
   end
   redis.call('ZADD', KEYS[i], ts, id)
+  -- Only the newest maxc of a band are ever read: a flood must not grow it without bound
+  -- (each new member keeps the key alive).
+  if redis.call('ZCARD', KEYS[i]) > 4 * maxc then
+    redis.call('ZREMRANGEBYRANK', KEYS[i], 0, -2 * maxc - 1)
+  end
   redis.call('EXPIRE', KEYS[i], window)
 end
 return out
