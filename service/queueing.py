@@ -11,6 +11,7 @@ import uuid
 
 from celery import Celery
 from redis import Redis
+from redis.commands.core import Script
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ local n = redis.call('RPUSH', KEYS[1], ARGV[1])
 if n == 1 or n % tonumber(ARGV[3]) == 0 then redis.call('LPUSH', KEYS[2], ARGV[2]) end
 return n
 """
-_scripts: dict[str, object] = {}
+_scripts: dict[str, Script] = {}  # registered once per process
 
 
 def _doorbell() -> bytes:
