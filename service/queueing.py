@@ -93,7 +93,7 @@ def task_message(task: str, args: list, queue: str) -> bytes:
 # the rate Celery's consumer takes messages (≈ 400/s measured here, one Redis round trip or
 # more each); with the ids in a list, a busy minute costs one message per batch.
 RECEIVED_KEY = "vimod:received"
-RECEIVED_BATCH = 64
+RECEIVED_BATCH = 128
 
 # Append the id; ring the doorbell (queue a `process_received` task) when the list was
 # empty, and again every RECEIVED_BATCH ids, so a burst is shared by all the worker

@@ -59,7 +59,8 @@ def test_ids_wait_in_a_list_with_one_task_per_batch(redis_client) -> None:  # no
     for comment_id in range(9, 9 + 2 * RECEIVED_BATCH):
         enqueue_comment(redis_client, comment_id)
     assert redis_client.llen(RECEIVED_KEY) == 2 + 2 * RECEIVED_BATCH
-    assert _tasks(redis_client) == [TASK_PROCESS_RECEIVED] * 3  # at 1, 64 and 128 waiting
+    # Rung at 1 id, at one batch and at two batches waiting.
+    assert _tasks(redis_client) == [TASK_PROCESS_RECEIVED] * 3
     # After the list has been emptied, the next id rings again.
     redis_client.delete(RECEIVED_KEY, QUEUE_MODERATION)
     enqueue_comment(redis_client, 500)

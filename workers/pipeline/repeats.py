@@ -112,22 +112,29 @@ local sig, author, need = ARGV[3], ARGV[4], tonumber(ARGV[8])
 if sig == '' then return out end
 redis.call('HSET', KEYS[1], 'sig', sig, 'author', author)
 redis.call('EXPIRE', KEYS[1], window)
-local mine = {}
-for p = 1, #sig, 8 do mine[#mine + 1] = string.sub(sig, p, p + 7) end
+-- The signatures' values as numbers (each < 2^31, exact in a Lua number), unpacked in C.
+local fmt = '<' .. string.rep('L', #sig / 8)
+local mine = {struct.unpack(fmt, sig)}
+local width = #mine - 1  -- unpack also returns the next position
 local seen, n = {}, 0
 for i = 3, #KEYS do
-  local recent = redis.call('ZREVRANGEBYSCORE', KEYS[i], '+inf', ts - window, 'LIMIT', 0, maxc)
+  -- Once maxc candidates have been compared, the other bands are only indexed.
+  local recent = n < maxc and
+    redis.call('ZREVRANGEBYSCORE', KEYS[i], '+inf', ts - window, 'LIMIT', 0, maxc) or {}
   for _, cid in ipairs(recent) do
     if cid ~= id and not seen[cid] and n < maxc then
       seen[cid] = true
       n = n + 1
       local other = redis.call('HMGET', 'vimod:mh:' .. cid, 'sig', 'author')
       if other[1] and other[2] ~= author and #other[1] == #sig then
-        local same, left, theirs = 0, #mine, other[1]
-        for k = 1, #mine do  -- stops as soon as the answer is known
-          if string.sub(theirs, 8 * k - 7, 8 * k) == mine[k] then same = same + 1 end
-          left = left - 1
-          if same >= need or same + left < need then break end
+        local same = 0
+        if other[1] == sig then
+          same = width
+        else
+          local theirs = {struct.unpack(fmt, other[1])}
+          for k = 1, width do
+            if theirs[k] == mine[k] then same = same + 1 end
+          end
         end
         if same >= need then table.insert(out, cid) end
       end
