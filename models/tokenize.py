@@ -11,6 +11,7 @@ pass ``normalize(text)``). URLs, e-mails and numbers (``1.000.000``, ``12,5``,
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import NamedTuple
 
 __all__ = ["Token", "tokenize", "words"]
@@ -47,8 +48,14 @@ class Token(NamedTuple):
 
 def tokenize(text: str) -> list[Token]:
     """Tokens of ``text`` in order (whitespace skipped)."""
-    return [Token(m.group(), m.lastgroup or "other", m.start(), m.end())
-            for m in _RE.finditer(text)]
+    return list(_tokens(text))
+
+
+@lru_cache(maxsize=1024)
+def _tokens(text: str) -> tuple[Token, ...]:
+    # Cached: the worker's length, contacts and word-list phases tokenize the same text.
+    return tuple(Token(m.group(), m.lastgroup or "other", m.start(), m.end())
+                 for m in _RE.finditer(text))
 
 
 def words(text: str) -> list[str]:
