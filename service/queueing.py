@@ -90,7 +90,7 @@ def task_message(task: str, args: list, queue: str) -> bytes:
 
 # New comments' ids wait in this Redis list; a `process_received` task takes up to
 # RECEIVED_BATCH of them at a time. One task message per comment would cap the pipeline at
-# the rate Celery's consumer takes messages (≈ 400/s measured here, one Redis round trip or
+# the rate Celery's consumer takes messages (≈ 340/s measured here, one Redis round trip or
 # more each); with the ids in a list, a busy minute costs one message per batch.
 RECEIVED_KEY = "vimod:received"
 RECEIVED_BATCH = 128
