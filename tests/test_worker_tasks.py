@@ -180,6 +180,30 @@ def test_doorbell_task_takes_a_batch_and_rings_again(resources, client, site, se
         assert len(actions(sessions, cid)) == 1
 
 
+def test_a_transient_failure_queues_the_taken_ids_again(resources, client, site,  # noqa: ANN001
+                                                       redis_client, monkeypatch) -> None:
+    """The database goes away mid-batch: the ids already taken from the list are queued
+    again one by one (a little later), not dropped."""
+    from sqlalchemy.exc import OperationalError
+
+    from workers import tasks
+
+    monkeypatch.setattr(tasks, "_resources", lambda: resources)
+
+    def database_down(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise OperationalError("UPDATE comments", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(tasks, "process_comments_now", database_down)
+    queued: list[tuple[list, int]] = []
+    monkeypatch.setattr(tasks.process_comment, "apply_async",
+                        lambda args, queue, countdown: queued.append((args, countdown)))
+    _, key = site
+    ids = [submit(client, key) for _ in range(3)]
+    assert tasks.process_received() == 3
+    assert queued == [([cid], 5) for cid in ids]
+    assert redis_client.llen(RECEIVED_KEY) == 0
+
+
 def test_sweep_rings_for_ids_left_without_a_doorbell(resources, client, site,  # noqa: ANN001
                                                      redis_client, monkeypatch) -> None:
     from workers import tasks

@@ -204,19 +204,9 @@ def process_comment_now(resources: Resources, comment_id: int) -> str | None:
     acks_late=True,
 )
 def process_comment(requests) -> None:  # noqa: ANN001
-    """Messages carry one comment id each; the worker analyses them in micro-batches."""
-    ids = [int(r.args[0]) for r in requests]
-    started = time.perf_counter()
-    try:
-        process_comments_now(_resources(), ids, send_webhooks=_send_webhooks)
-        log.debug("analysed a batch of %d in %.0f ms", len(ids),
-                 (time.perf_counter() - started) * 1000)
-    except TRANSIENT:
-        # The batch is acknowledged when this returns: queue the ids again, a little later.
-        # (Should even that fail, the sweep finds them still `received`.)
-        log.warning("transient failure on %d comments; re-queued", len(ids), exc_info=True)
-        for comment_id in ids:
-            process_comment.apply_async(args=[comment_id], queue=QUEUE_MODERATION, countdown=5)
+    """Messages carry one comment id each (the sweep's, and retries'); the worker analyses
+    them in micro-batches."""
+    _analyse_batch([int(r.args[0]) for r in requests])
 
 
 @shared_task(name=TASK_PROCESS_RECEIVED, acks_late=True)
@@ -226,21 +216,25 @@ def process_received() -> int:
     r = _resources().redis
     ids = [int(x) for x in r.lpop(RECEIVED_KEY, RECEIVED_BATCH) or []]
     if ids:
-        started = time.perf_counter()
-        try:
-            process_comments_now(_resources(), ids, send_webhooks=_send_webhooks)
-            log.debug("analysed %d waiting comments in %.0f ms", len(ids),
-                      (time.perf_counter() - started) * 1000)
-        except TRANSIENT:
-            # Taken from the list already: queue them again one by one, a little later
-            # (should even that fail, the sweep finds them still `received`).
-            log.warning("transient failure on %d comments; re-queued", len(ids), exc_info=True)
-            for comment_id in ids:
-                process_comment.apply_async(args=[comment_id], queue=QUEUE_MODERATION,
-                                            countdown=5)
+        _analyse_batch(ids)
     if r.llen(RECEIVED_KEY):
         ring_doorbell(r)
     return len(ids)
+
+
+def _analyse_batch(ids: list[int]) -> None:
+    started = time.perf_counter()
+    try:
+        process_comments_now(_resources(), ids, send_webhooks=_send_webhooks)
+        log.debug("analysed a batch of %d in %.0f ms", len(ids),
+                  (time.perf_counter() - started) * 1000)
+    except TRANSIENT:
+        # Their message is acknowledged (or their ids taken from the list) when the task
+        # returns: queue them again one by one, a little later. (Should even that fail, the
+        # sweep finds them still `received`.)
+        log.warning("transient failure on %d comments; re-queued", len(ids), exc_info=True)
+        for comment_id in ids:
+            process_comment.apply_async(args=[comment_id], queue=QUEUE_MODERATION, countdown=5)
 
 
 def find_stuck(session: Session, older_than: timedelta, limit: int = SWEEP_BATCH) -> list[int]:
