@@ -228,8 +228,52 @@ def restore_words_many(texts: list[str], model: Model | None = None
                 continue
             out.append(WordDecision(tok, w, apply_case(w, cands[b]), True, False,
                                     pb, p_typed_l[r]))
+        _never_introduce(t, out)
         results.append((t, out))
     return results
+
+
+@lru_cache(maxsize=1)
+def never_suggested() -> frozenset[tuple[str, ...]]:
+    """Lower-case word sequences the restorer must not produce by adding marks: the banned
+    word list's entries with Vietnamese marks, and models/diacritics/never_suggest.txt."""
+    lines = resources.files("models.diacritics").joinpath("never_suggest.txt").read_text(
+        "utf-8").splitlines()
+    banned = resources.files("models").joinpath("data/wordlists/banned.txt").read_text(
+        "utf-8").splitlines()
+    lines += [b for b in banned if strip_marks(b) != b]
+    out = set()
+    for line in lines:
+        line = unicodedata.normalize("NFC", line.split("#", 1)[0]).strip().lower()
+        if line and strip_marks(line) != line:
+            out.add(tuple(line.split()))
+    return frozenset(out)
+
+
+def _never_introduce(t: str, out: list[WordDecision]) -> None:
+    """Undo added marks that would make a word or phrase of ``never_suggested()``: "mong
+    tinh" (mong tỉnh, "hope the province") must not come back as the sexual term the news
+    corpus taught the model. Only marks the writer did not type are undone."""
+    phrases = never_suggested()
+    longest = max(map(len, phrases), default=0)
+    changed = True
+    while changed:  # undoing one word can complete another phrase ("như lồn" → "như lon")
+        changed = False
+        for i in range(len(out)):
+            for size in range(1, longest + 1):
+                j = i + size
+                if j > len(out) or (size > 1 and t[out[j - 2].token.end:out[j - 1].token.start]
+                                    not in (" ", "\t")):
+                    break
+                span = out[i:j]
+                if (tuple(d.output.lower() for d in span) in phrases
+                        and any(d.output != d.typed for d in span)):
+                    for k in range(i, j):
+                        d = out[k]
+                        if d.output != d.typed:
+                            out[k] = WordDecision(d.token, d.typed, d.typed, d.known,
+                                                  d.english, d.p_typed, d.p_typed)
+                    changed = True
 
 
 def render(t: str, decisions: list[WordDecision]) -> str:

@@ -155,6 +155,26 @@ def test_restore_never_drops_typed_marks(sentence, keep):
             assert compatible(normalize(a).lower(), b.lower()), (a, b)
 
 
+def test_restore_never_introduces_a_banned_or_embarrassing_word():
+    """"Mong tinh som ..." (mong tỉnh: "hope the province soon ...") once came back as a
+    sexual term from the news corpus's health pages; no restoration may add the marks that
+    make a banned word or a never-suggest phrase. Marks the writer typed are kept."""
+    from models.diacritics.restorer import never_suggested
+
+    out = restore("Mong tinh som hoan thanh chuyen doi so")
+    assert "mộng tinh" not in out.lower() and out.endswith("hoàn thành chuyển đổi số")
+    assert check("Bai viet hay qua, mong tinh som giai quyet").suggestion is not None
+    assert "mộng tinh" not in check("Bai viet hay qua, mong tinh som giai quyet").suggestion
+    assert restore("Mộng tinh là bệnh gì?") == "Mộng tinh là bệnh gì?"  # typed: kept
+    phrases = never_suggested()
+    assert ("mộng", "tinh") in phrases and ("buồi",) in phrases
+    for phrase in phrases:
+        plain = " ".join(strip_marks(w) for w in phrase)
+        for text in (plain, f"Toi thay {plain} qua nhi"):
+            restored = normalize(restore(text)).lower()
+            assert " ".join(phrase) not in restored, (text, restored)
+
+
 def test_restore_accuracy_on_small_sample():
     total = ok = 0
     for s in MARKED:
