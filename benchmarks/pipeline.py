@@ -118,7 +118,7 @@ def main() -> int:
         [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
          "service.wsgi:app"], env=env, cwd=ROOT, stdout=(tmp / "web.log").open("wb"),
         stderr=subprocess.STDOUT, start_new_session=True)
-    producer = redis.Redis.from_url(redis_server.url)
+    broker = redis.Redis.from_url(redis_server.url)
     results: dict = {"database": url.split(":", 1)[0], "concurrency": args.concurrency}
     try:
         time.sleep(6)  # worker boot + model load
@@ -136,7 +136,7 @@ def main() -> int:
             s.commit()
         start = time.time()
         for cid in ids:
-            enqueue_comment(producer, cid)
+            enqueue_comment(broker, cid)
         # Poll lightly (the figure comes from the last analysed_at, not from this loop): a
         # range, not 5,000 ids, and twice a second, so the benchmark takes little of the CPU
         # it measures. The range holds only these comments (one INSERT, nothing else writes).

@@ -3,10 +3,11 @@
 per-reader-IP and per-site rate limits, read and counted by one Lua script.
 
 Every other endpoint is limited by Flask-Limiter, which spends a round trip per limit plus
-a separate GET for the generation: 1.3 ms of the intake's 4.5 ms per comment when measured
-(benchmarks/intake.py). Same semantics here: fixed windows from the same "N per minute"
-strings (parsed by `limits`, the library under Flask-Limiter), allow-and-log when Redis is
-unreachable, 429 with Retry-After when a window is full."""
+a separate GET for the generation: 1.3 ms of the intake's 4.5 ms per comment, measured
+in-process (the figures of benchmarks/intake.py are in the README). Same semantics here:
+fixed windows from the same "N per minute" strings (parsed by `limits`, the library under
+Flask-Limiter), allow-and-log when Redis is unreachable, 429 with Retry-After when a window
+is full."""
 
 from __future__ import annotations
 
