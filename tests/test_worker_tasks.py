@@ -8,7 +8,13 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from service.queueing import QUEUE_MODERATION, RECEIVED_BATCH, RECEIVED_KEY, TASK_PROCESS_RECEIVED
+from service.queueing import (
+    QUEUE_MODERATION,
+    RECEIVED_BATCH,
+    RECEIVED_KEY,
+    TASK_PROCESS_COMMENT,
+    TASK_PROCESS_RECEIVED,
+)
 from service.storage import Comment, CommentStatus, ModerationAction, Site
 from service.storage.tables import utcnow
 from tests.helpers import VALID, headers, payload, set_settings
@@ -181,7 +187,8 @@ def test_doorbell_task_takes_a_batch_and_rings_again(resources, client, site, se
 
 
 def test_a_transient_failure_queues_the_taken_ids_again(resources, client, site,  # noqa: ANN001
-                                                       redis_client, monkeypatch) -> None:
+                                                       redis_client, redis_url,
+                                                       monkeypatch) -> None:
     """The database goes away mid-batch: the ids already taken from the list are queued
     again one by one (a little later), not dropped."""
     from sqlalchemy.exc import OperationalError
@@ -194,13 +201,18 @@ def test_a_transient_failure_queues_the_taken_ids_again(resources, client, site,
         raise OperationalError("UPDATE comments", {}, Exception("server closed the connection"))
 
     monkeypatch.setattr(tasks, "process_comments_now", database_down)
-    queued: list[tuple[list, int]] = []
-    monkeypatch.setattr(tasks.process_comment, "apply_async",
-                        lambda args, queue, countdown: queued.append((args, countdown)))
+    # The workers' Celery app publishes to the test Redis (its connection pool is made anew).
+    celery_app = tasks.process_comment.app
+    monkeypatch.setattr(celery_app.conf, "broker_url", redis_url)
+    monkeypatch.setattr(celery_app, "_pool", None)
     _, key = site
     ids = [submit(client, key) for _ in range(3)]
+    redis_client.delete(QUEUE_MODERATION)  # the doorbell, as if a worker had taken it
     assert tasks.process_received() == 3
-    assert queued == [([cid], 5) for cid in ids]
+    queued = [json.loads(m) for m in reversed(redis_client.lrange(QUEUE_MODERATION, 0, -1))]
+    assert [m["headers"]["task"] for m in queued] == [TASK_PROCESS_COMMENT] * 3
+    assert [m["headers"]["argsrepr"] for m in queued] == [f"[{cid}]" for cid in ids]
+    assert all(m["headers"]["eta"] for m in queued)  # a little later, not at once
     assert redis_client.llen(RECEIVED_KEY) == 0
 
 

@@ -11,7 +11,6 @@ is full."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from service.api.lookups import SITES_GENERATION_KEY
+from service.security import hash_api_key
 
 log = logging.getLogger(__name__)
 
@@ -98,4 +98,4 @@ class IntakeGate:
 
 def site_scope(api_key: str) -> str:
     # The key's hash: the limit applies before any database lookup, and no key is stored.
-    return "site:" + hashlib.sha256(api_key.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+    return "site:" + hash_api_key(api_key)[:24]
