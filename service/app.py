@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service import db, errors
 from service.api.admission import IntakeGate
+from service.api.fast_intake import FastIntake
 from service.api.lookups import Articles, SiteKeys
 from service.api.schemas import ErrorOut
 from service.config import Settings
@@ -64,6 +65,8 @@ def create_app(settings: Settings | None = None, **config: Any) -> APIFlask:
         REVIEW_POLL_SECONDS=15,  # how often an open queue asks for new arrivals
     )
     app.config.update(config)
+    # Inside ProxyFix: the fast path sees the reader's address as the view does.
+    app.wsgi_app = FastIntake(app, app.wsgi_app)
     if settings.trusted_proxies > 0:
         # Behind nginx or a load balancer every reader would otherwise share its address:
         # one rate limit for all, and the proxy's IP stored with each comment.

@@ -27,16 +27,22 @@ def _intake_counts_its_own() -> bool:
     return request.blueprint == "intake"
 
 
+def normalized_ip(value: object) -> str | None:
+    """An IP address in its canonical spelling, or None if `value` is not one."""
+    if isinstance(value, str):
+        try:
+            return str(ipaddress.ip_address(value))
+        except ValueError:
+            pass
+    return None
+
+
 def client_ip() -> str:
     """The reader's IP: what the site forwarded in `client.ip`, else the connection's."""
     data = request.get_json(silent=True)
-    if isinstance(data, dict) and isinstance(data.get("client"), dict):
-        ip = data["client"].get("ip")
-        if isinstance(ip, str):
-            try:
-                return str(ipaddress.ip_address(ip))
-            except ValueError:
-                pass
+    client = data.get("client") if isinstance(data, dict) else None
+    if isinstance(client, dict) and (ip := normalized_ip(client.get("ip"))):
+        return ip
     return get_remote_address() or "unknown"
 
 

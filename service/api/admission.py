@@ -25,6 +25,9 @@ from service.security import hash_api_key
 log = logging.getLogger(__name__)
 
 KEY_PREFIX = "vimod-limits/intake"
+# Where the intake's fast path (service/api/fast_intake.py) leaves the admission it read, so
+# that a request it hands to the Flask view is not counted twice.
+ADMISSION_KEY = "vimod.intake.admission"
 
 # KEYS[1]: the sites generation; KEYS[2..n]: one fixed-window counter per limit, with its
 # amount and window (seconds) in ARGV. A request is counted only when every window has room

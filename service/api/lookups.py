@@ -73,6 +73,14 @@ class SiteKeys:
         its one Redis round trip (service/api/admission.py); others let it be read here."""
         return self._lookup(session, hash_api_key(api_key), Site.api_key_hash, generation)
 
+    def cached(self, api_key: str, generation: bytes | None) -> SiteInfo | None:
+        """The site of this key if this process knows it under `generation`, without the
+        database (the intake's fast path); None when unknown here or not a site's key."""
+        hit = self._cache.get(hash_api_key(api_key))
+        if hit and hit[0] > time.monotonic() and hit[1] == generation:
+            return hit[2]
+        return None
+
     def lookup_public(self, session: Session, public_key: str) -> SiteInfo | None:
         """The site whose public key (the one in its pages' embed tag) this is."""
         return self._lookup(session, "public:" + public_key, Site.public_key)
@@ -159,6 +167,20 @@ class Articles:
         if changes:
             session.execute(update(Article).where(Article.id == article_id).values(**changes))
         return ArticleRef(key, (article_id, url or old_url, title or old_title))
+
+    def cached_id(self, site_id: int, data: dict[str, Any]) -> int | None:
+        """The article's row id if it is cached and `data` changes neither its url nor its
+        title (the intake's fast path); else None, and `resolve` must run."""
+        cached = self._cache.get((site_id, data["id"]))
+        if cached is None:
+            return None
+        url, title = data.get("url"), data.get("title")
+        if (url and url != cached[1]) or (title and title != cached[2]):
+            return None
+        return cached[0]
+
+    def forget(self, site_id: int, external_id: str) -> None:
+        self._cache.pop((site_id, external_id), None)
 
     def remember(self, ref: ArticleRef) -> None:
         self._cache[ref.key] = ref.entry

@@ -1,0 +1,198 @@
+"""The intake's common case without Flask's per-request machinery.
+
+`POST /api/v1/comments` is the one endpoint under sustained load. Flask's request context,
+the app-wide hooks (Flask-Limiter, CSRF, sessions, Flask-Login), webargs and the output
+schema cost more CPU than storing the comment does (measured: benchmarks/intake.py and the
+README). This WSGI layer sits in front of the Flask app and answers the ordinary request
+itself: a known key, valid JSON that the same `CommentIn` schema accepts, within the site's
+length, an article already in the per-process cache, no parent and no Idempotency-Key.
+Everything else (every error, every first sighting of an article, replies, retries) goes
+on to the Flask view in service/api/intake.py, which stays the reference implementation.
+
+The hand-over happens before anything is written, except the rate-limit count: the
+admission read here is handed to the Flask view in the WSGI environ, so a request is
+counted once whichever path answers it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import quote
+
+from flask import Flask
+from marshmallow import ValidationError
+from sqlalchemy.exc import IntegrityError, OperationalError
+from werkzeug.wsgi import get_host
+
+from models.fingerprint import text_key
+from service.api.admission import ADMISSION_KEY, Admission, site_scope
+from service.api.intake import insert_committed
+from service.api.lookups import SiteInfo
+from service.api.schemas import CommentIn, nfc_length
+from service.limits import normalized_ip
+from service.metrics import (
+    COMMENTS_ACCEPTED,
+    COMMENTS_REFUSED,
+    ENQUEUE_FAILURES,
+    INTAKE_LATENCY,
+)
+from service.queueing import enqueue_comment
+from service.storage import CommentStatus
+
+PATH = "/api/v1/comments"
+UNAVAILABLE = {"error": {"code": "unavailable", "fields": {},
+                         "message": "The database is unavailable; retry shortly."}}
+
+StartResponse = Callable[..., Any]
+log = logging.getLogger(__name__)
+
+
+class FastIntake:
+    """WSGI middleware: answers the intake's ordinary POST, passes everything else on."""
+
+    def __init__(self, app: Flask, wsgi_app: Callable[[dict, StartResponse], Iterable[bytes]]
+                 ) -> None:
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self.schema = CommentIn()
+
+    def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "POST":
+            return self.wsgi_app(environ, start_response)
+        started = time.perf_counter()
+        try:
+            prepared = self._prepare(environ)
+        except Exception:  # noqa: BLE001 - nothing is written yet: the view answers
+            log.exception("intake fast path failed before storing; the Flask view answers")
+            prepared = None
+        answer = self._store(environ, *prepared) if prepared else None
+        if answer is None:
+            return self.wsgi_app(environ, start_response)
+        status, body, headers = answer
+        start_response(status, headers)
+        INTAKE_LATENCY.observe(time.perf_counter() - started)
+        return [body]
+
+    def _body(self, environ: dict) -> bytes | None:
+        """The request body, or None when the Flask view must answer (not JSON, too large);
+        the body is put back for it either way."""
+        content_type = environ.get("CONTENT_TYPE", "")
+        if content_type.split(";", 1)[0].strip().lower() != "application/json":
+            return None
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or "")
+        except ValueError:
+            return None
+        if not 0 < length <= self.app.config["MAX_CONTENT_LENGTH"]:
+            return None
+        body = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(body)
+        return body
+
+    def _prepare(self, environ: dict) -> tuple[SiteInfo, str, dict[str, Any]] | None:
+        """Admission, site, validation and article, or None when the view must answer."""
+        key = environ.get("HTTP_X_API_KEY")
+        if not key or "HTTP_IDEMPOTENCY_KEY" in environ:
+            return None
+        body = self._body(environ)
+        if body is None:
+            return None
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        extensions = self.app.extensions
+        config = self.app.config
+        limits = []
+        if config["RATELIMIT_ENABLED"]:
+            client = data.get("client")
+            ip = normalized_ip(client.get("ip") if isinstance(client, dict) else None)
+            # As service.limits.client_ip() names the reader for Flask-Limiter.
+            ip = ip or environ.get("REMOTE_ADDR") or "127.0.0.1"
+            limits = [("ip:" + ip, config["RATELIMIT_IP"]),
+                      (site_scope(key), config["RATELIMIT_SITE"])]
+        admission: Admission = extensions["vimod.intake_gate"].check(limits)
+        environ[ADMISSION_KEY] = admission
+        if admission.retry_after is not None:
+            return None
+        site = extensions["vimod.site_keys"].cached(key, admission.generation)
+        if site is None:
+            return None
+        try:
+            payload = self.schema.load(data)
+        except ValidationError:
+            return None
+        if payload.get("parent_id") is not None:
+            return None
+        if nfc_length(payload["body"]) > int(site.setting("max_length")):
+            return None
+        articles = extensions["vimod.articles"]
+        article_id = articles.cached_id(site.id, payload["article"])
+        if article_id is None:
+            return None
+        return site, article_id, payload
+
+    def _store(self, environ: dict, site: SiteInfo, article_id: int,
+               payload: dict[str, Any]) -> tuple[str, bytes, list] | None:
+        client = payload.get("client") or {}
+        author = payload["author"]
+        values = dict(
+            site_id=site.id,
+            article_id=article_id,
+            parent_id=None,
+            author_name=author["name"].strip(),
+            author_email=author["email"].strip(),
+            client_ip=client.get("ip") or environ.get("REMOTE_ADDR"),
+            user_agent=client.get("user_agent"),
+            body_original=payload["body"],
+            text_key=text_key(payload["body"]),
+            status=CommentStatus.received,
+            idempotency_key=None,
+            request_fingerprint=None,
+            enqueue_count=1,
+        )
+        extensions = self.app.extensions
+        try:
+            comment_id = insert_committed(extensions["vimod.engine"], values)
+        except IntegrityError:
+            # The cached article was deleted meanwhile; nothing was stored. The view looks
+            # the article up again.
+            extensions["vimod.articles"].forget(site.id, payload["article"]["id"])
+            return None
+        except OperationalError as exc:
+            log.error("database unavailable: %s", exc)
+            COMMENTS_REFUSED.labels(reason="unavailable").inc()
+            return _json("503 SERVICE UNAVAILABLE", UNAVAILABLE, [("Retry-After", "5")])
+        if not enqueue_comment(extensions["vimod.redis"], comment_id):
+            ENQUEUE_FAILURES.inc()
+        COMMENTS_ACCEPTED.labels(site=str(site.id)).inc()
+        status_url = f"{_host_url(environ)}{PATH}/{comment_id}"
+        body = {"id": comment_id, "status": CommentStatus.received, "status_url": status_url}
+        return _json("202 ACCEPTED", body, [("Location", status_url)])
+
+
+def _json(status: str, body: dict, headers: list[tuple[str, str]]) -> tuple[str, bytes, list]:
+    # As Flask's JSON provider writes it (compact, sorted keys, a final newline) with the
+    # app's security headers, so a client cannot tell which path answered.
+    out = json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    data = (out + "\n").encode()
+    return status, data, [
+        ("Content-Type", "application/json"),
+        ("Content-Length", str(len(data))),
+        *headers,
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"),
+    ]
+
+
+def _host_url(environ: dict) -> str:
+    """scheme://host + script root, as Flask's url_for(..., _external=True) writes it."""
+    script = quote(environ.get("SCRIPT_NAME", "").rstrip("/"))
+    return f"{environ.get('wsgi.url_scheme', 'http')}://{get_host(environ)}{script}"
