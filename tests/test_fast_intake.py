@@ -172,3 +172,21 @@ def test_a_fault_in_the_fast_path_leaves_the_answer_to_the_view(app, client, sit
     app.extensions["vimod.site_keys"].cached = broken
     r = client.post(URL, json=VALID, headers=headers(key))
     assert r.status_code == 202 and _count(sessions) == 2
+
+
+def test_a_database_outage_while_storing_is_a_503(app, client, site, monkeypatch) -> None:  # noqa: ANN001
+    from sqlalchemy.exc import OperationalError
+
+    import service.api.fast_intake as fast
+
+    _, key = site
+    assert client.post(URL, json=VALID, headers=headers(key)).status_code == 202
+
+    def down(*_args):  # noqa: ANN002, ANN202
+        raise OperationalError("INSERT", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(fast, "insert_committed", down)
+    r = client.post(URL, json=VALID, headers=headers(key))
+    assert r.status_code == 503 and r.headers["Retry-After"] == "5"
+    assert r.json == {"error": {"code": "unavailable", "fields": {},
+                                "message": "The database is unavailable; retry shortly."}}

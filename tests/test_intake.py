@@ -121,6 +121,24 @@ def test_nfd_body_within_limit_after_nfc(client, site, sessions) -> None:  # noq
         assert s.get(Comment, r.json["id"]).body_original == nfd  # kept exactly as typed
 
 
+def test_nfd_name_and_title_at_the_limit_fit_their_columns(client, site, sessions) -> None:  # noqa: ANN001, E501
+    """A name of 100 characters (after NFC) typed with combining marks is 100+ code points:
+    stored in NFC it fits VARCHAR(100) on PostgreSQL (it was a 500 there), and the same for
+    a title of 500 characters."""
+    _, key = site
+    name = ("Nguyễn Thị Hồng Hạnh " * 5)[:100]
+    title = ("Tỉnh triển khai chuyển đổi số " * 17)[:500]
+    nfd_name, nfd_title = (unicodedata.normalize("NFD", t) for t in (name, title))
+    assert len(nfd_name) > 100 and len(nfd_title) > 500
+    for _ in range(2):  # the view (a new article), then the fast path (a cached one)
+        r = client.post("/api/v1/comments", headers=headers(key), json=payload(
+            **{"author.name": nfd_name, "article.title": nfd_title}))
+        assert r.status_code == 202, r.json
+        with sessions() as s:
+            comment = s.get(Comment, r.json["id"])
+            assert comment.author_name == name.strip() and comment.article.title == title
+
+
 def test_idempotency_key_returns_same_comment(client, site, sessions) -> None:  # noqa: ANN001
     _, key = site
     h = headers(key, **{"Idempotency-Key": "req-7f3a"})

@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 from flask import Flask
 from marshmallow import ValidationError
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from werkzeug.wsgi import get_host
 
 from models.fingerprint import text_key
@@ -94,7 +94,7 @@ class FastIntake:
         environ["wsgi.input"] = io.BytesIO(body)
         return body
 
-    def _prepare(self, environ: dict) -> tuple[SiteInfo, str, dict[str, Any]] | None:
+    def _prepare(self, environ: dict) -> tuple[SiteInfo, int, dict[str, Any]] | None:
         """Admission, site, validation and article, or None when the view must answer."""
         key = environ.get("HTTP_X_API_KEY")
         if not key or "HTTP_IDEMPOTENCY_KEY" in environ:
@@ -170,6 +170,9 @@ class FastIntake:
             log.error("database unavailable: %s", exc)
             COMMENTS_REFUSED.labels(reason="unavailable").inc()
             return _json("503 SERVICE UNAVAILABLE", UNAVAILABLE, [("Retry-After", "5")])
+        except SQLAlchemyError:  # not stored: the view answers in the API's error shape
+            log.exception("intake fast path could not store; the Flask view answers")
+            return None
         if not enqueue_comment(extensions["vimod.redis"], comment_id):
             ENQUEUE_FAILURES.inc()
         COMMENTS_ACCEPTED.labels(site=str(site.id)).inc()

@@ -85,6 +85,15 @@ class ExternalId(fields.String):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+class NFCString(fields.String):
+    """Text stored in a column sized in characters (names, titles): kept in NFC, so that a
+    value typed with combining marks (NFD) that passes the limit counted after NFC also fits
+    the column."""
+
+    def _deserialize(self, value, attr, data, **kwargs):  # noqa: ANN001, ANN202
+        return unicodedata.normalize("NFC", super()._deserialize(value, attr, data, **kwargs))
+
+
 class ArticleIn(Schema):
     id = ExternalId(
         required=True,
@@ -92,11 +101,11 @@ class ArticleIn(Schema):
         metadata={"description": "The site's own id for the article (string or integer)."},
     )
     url = fields.String(validate=[http_url, single_line, validators.Length(max=MAX_URL)])
-    title = fields.String(validate=[single_line, max_chars(MAX_TITLE)])
+    title = NFCString(validate=[single_line, max_chars(MAX_TITLE)])
 
 
 class AuthorIn(Schema):
-    name = fields.String(required=True, validate=[not_blank, single_line, max_chars(MAX_NAME)])
+    name = NFCString(required=True, validate=[not_blank, single_line, max_chars(MAX_NAME)])
     email = fields.String(
         required=True, validate=[email_address, validators.Length(max=MAX_EMAIL)]
     )

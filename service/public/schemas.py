@@ -9,6 +9,7 @@ from service.api.schemas import (
     MAX_TITLE,
     MAX_URL,
     AuthorIn,
+    NFCString,
     http_url,
     max_chars,
     no_control_chars,
@@ -42,7 +43,7 @@ class CaptchaAnswer(Schema):
 
 class PageArticle(Schema):
     url = fields.String(validate=[http_url, single_line, validators.Length(max=MAX_URL)])
-    title = fields.String(validate=[single_line, max_chars(MAX_TITLE)])
+    title = NFCString(validate=[single_line, max_chars(MAX_TITLE)])
 
 
 class PublicCommentIn(Schema):
