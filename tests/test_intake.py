@@ -109,6 +109,18 @@ def test_client_ip_and_user_agent_forwarded(client, site, sessions) -> None:  # 
         assert c.user_agent == ua[:500]
 
 
+def test_client_ip_is_stored_in_canonical_form(client, site, sessions) -> None:  # noqa: ANN001
+    """One reader, one string: bans, the flood check and the rate limit compare them."""
+    _, key = site
+    for spelled in ("2402:0800:6344:0000::0001", "2402:800:6344::1", "113.161.1.1"):
+        r = client.post("/api/v1/comments", json=payload(client={"ip": spelled}),
+                        headers=headers(key))
+        assert r.status_code == 202, r.json
+    with sessions() as s:
+        assert s.scalars(select(Comment.client_ip).order_by(Comment.id)).all() == [
+            "2402:800:6344::1", "2402:800:6344::1", "113.161.1.1"]
+
+
 def test_nfd_body_within_limit_after_nfc(client, site, sessions) -> None:  # noqa: ANN001
     """The limit counts NFC characters: NFD input longer in code points still fits."""
     _, key = site
@@ -202,6 +214,8 @@ BAD_INPUTS = [
     ("unknown nested field", lambda: {"json": payload(**{"author.phone": "0912345678"})}, 422,
      "author.phone"),
     ("bad client ip", lambda: {"json": payload(client={"ip": "999.1.1.1"})}, 422, "client.ip"),
+    ("client ip with a long zone", lambda: {"json": payload(client={"ip": "fe80::1%" + "a" * 100})},
+     422, "client.ip"),
     ("bad article url", lambda: {"json": payload(**{"article.url": "javascript:alert(1)"})}, 422,
      "article.url"),
     ("JSON array", lambda: {"json": [VALID]}, 422, None),

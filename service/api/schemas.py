@@ -69,11 +69,20 @@ def http_url(value: str) -> None:
         raise ValidationError("Must be an http(s) URL.")
 
 
-def ip_address(value: str) -> None:
-    try:
-        ipaddress.ip_address(value)
-    except ValueError as exc:
-        raise ValidationError("Not a valid IPv4 or IPv6 address.") from exc
+class IPString(fields.String):
+    """A reader's IPv4 or IPv6 address, kept in its canonical spelling: one reader is one
+    string for the bans, the flood check and the rate limit ("2402:0800::1" is
+    "2402:800::1"). A zone ("fe80::1%eth0") means nothing off its host and is refused."""
+
+    def _deserialize(self, value, attr, data, **kwargs):  # noqa: ANN001, ANN202
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            address = ipaddress.ip_address(text)
+        except ValueError as exc:
+            raise ValidationError("Not a valid IPv4 or IPv6 address.") from exc
+        if getattr(address, "scope_id", None):
+            raise ValidationError("An address with a zone (%...) is not a reader's address.")
+        return str(address)
 
 
 class ExternalId(fields.String):
@@ -112,7 +121,7 @@ class AuthorIn(Schema):
 
 
 class ClientIn(Schema):
-    ip = fields.String(validate=ip_address, metadata={"description": "The reader's IP address."})
+    ip = IPString(metadata={"description": "The reader's IP address (stored in canonical form)."})
     user_agent = fields.String(
         validate=no_control_chars,
         metadata={"description": f"The reader's browser; cut to {MAX_USER_AGENT} characters."},
