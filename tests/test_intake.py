@@ -203,6 +203,8 @@ BAD_INPUTS = [
      "article.id"),
     ("parent_id is a string", lambda: {"json": payload(parent_id="12")}, 422, "parent_id"),
     ("parent_id does not exist", lambda: {"json": payload(parent_id=987654)}, 422, "parent_id"),
+    ("parent_id beyond an INTEGER", lambda: {"json": payload(parent_id=2**31)}, 422, "parent_id"),
+    ("parent_id beyond 64 bits", lambda: {"json": payload(parent_id=2**70)}, 422, "parent_id"),
     ("body over limit by one", lambda: {"json": payload(body=LONG)}, 422, "body"),
     ("10 kB name", lambda: {"json": payload(**{"author.name": "Lan" * 3400})}, 422,
      "author.name"),

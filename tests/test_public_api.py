@@ -323,6 +323,9 @@ def test_replies_only_to_published_comments_of_the_article(api, sessions) -> Non
     assert api.post(api.body("Đồng ý với bạn.", parent_id=parent_id), article="tin-2") \
         .status_code == 422
     assert api.post(api.body("Đồng ý với bạn.", parent_id=parent_id)).status_code == 202
+    # An id no INTEGER column holds is refused by name, not a database error (a 500).
+    huge = api.post(api.body("Đồng ý với bạn.", parent_id=2**31))
+    assert huge.status_code == 422 and "parent_id" in error(huge)[1]
 
 
 def test_public_intake_is_rate_limited_per_ip(app, api) -> None:  # noqa: ANN001

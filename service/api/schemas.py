@@ -11,6 +11,8 @@ from apiflask import Schema, fields, validators
 from email_validator import EmailNotValidError, validate_email
 from marshmallow import ValidationError, pre_load
 
+from service.params import MAX_ID
+
 MAX_NAME = 100
 MAX_EMAIL = 320
 MAX_ARTICLE_ID = 200
@@ -144,7 +146,9 @@ class CommentIn(Schema):
         metadata={"description": "The comment; at most the site's max length (default 2000) "
                   "characters, counted after NFC normalization."},
     )
-    parent_id = fields.Integer(strict=True, allow_none=True, validate=validators.Range(min=1))
+    # At most what an INTEGER column holds: PostgreSQL refuses a larger parameter (a 500).
+    parent_id = fields.Integer(strict=True, allow_none=True,
+                               validate=validators.Range(min=1, max=MAX_ID))
     client = fields.Nested(ClientIn)
 
 

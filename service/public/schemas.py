@@ -16,6 +16,7 @@ from service.api.schemas import (
     not_blank,
     single_line,
 )
+from service.params import MAX_ID
 from service.public.captcha import KINDS
 
 MAX_TOKEN = 200
@@ -50,7 +51,9 @@ class PublicCommentIn(Schema):
     author = fields.Nested(AuthorIn, required=True)
     body = fields.String(
         required=True, validate=[not_blank, no_control_chars, max_chars(MAX_BODY_CEILING)])
-    parent_id = fields.Integer(strict=True, allow_none=True, validate=validators.Range(min=1))
+    # At most what an INTEGER column holds: PostgreSQL refuses a larger parameter (a 500).
+    parent_id = fields.Integer(strict=True, allow_none=True,
+                               validate=validators.Range(min=1, max=MAX_ID))
     article = fields.Nested(PageArticle)
     captcha = fields.Nested(CaptchaAnswer, required=True)
     form_token = fields.String(required=True, validate=validators.Length(max=MAX_TOKEN))
