@@ -17,6 +17,7 @@ from service.api.fast_intake import FastIntake
 from service.api.lookups import Articles, SiteKeys
 from service.api.schemas import ErrorOut
 from service.config import Settings
+from service.errors import APIError
 from service.limits import limiter
 from service.params import IdConverter
 from service.queueing import make_producer
@@ -114,6 +115,8 @@ def create_app(settings: Settings | None = None, **config: Any) -> APIFlask:
     csrf.exempt(diacritics_bp)
     csrf.exempt(public_bp)  # no cookies: origin, CAPTCHA and form token instead
     app.after_request(_security_headers)
+    # Before the blueprints' URL preprocessors, which look up the public key in the database.
+    app.url_value_preprocessor(_refuse_nul)
 
     @app.get("/")
     @app.doc(hide=True)
@@ -145,6 +148,29 @@ def _embed_file(name: str) -> Response:
     response.cache_control.public = True
     response.cache_control.max_age = 300
     return response
+
+
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _refuse_nul(_endpoint: str | None = None, _values: dict | None = None) -> None:
+    """PostgreSQL cannot hold NUL (0x00) in text, so a NUL from a URL or a form reached the
+    database as an error (a 500: an article id in the reader API, a search box). No field
+    of vimod has a use for it: refused with 400 before any view. (JSON bodies go through
+    schemas that refuse every control character.)"""
+    where = None
+    if "\x00" in request.path:
+        where = "path"
+    elif b"%00" in request.query_string:
+        # (Only a decoded NUL counts: "%2500" is a reader searching for "%00".)
+        where = next((k for k, v in request.args.items(multi=True)
+                      if "\x00" in k or "\x00" in v), None)
+    elif request.mimetype in _FORMS:
+        where = next((k for k, v in request.form.items(multi=True)
+                      if "\x00" in k or "\x00" in v), None)
+    if where is not None:
+        raise APIError(400, "The request contains a NUL character.",
+                       fields={where.replace("\x00", "\\x00"): "Contains NUL (U+0000)."})
 
 
 _CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
