@@ -29,9 +29,8 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from werkzeug.wsgi import get_host
 
-from models.fingerprint import text_key
 from service.api.admission import ADMISSION_KEY, Admission, site_scope
-from service.api.intake import insert_committed
+from service.api.intake import comment_row, insert_committed
 from service.api.lookups import SiteInfo
 from service.api.schemas import CommentIn, nfc_length
 from service.limits import normalized_ip
@@ -142,22 +141,9 @@ class FastIntake:
     def _store(self, environ: dict, site: SiteInfo, article_id: int,
                payload: dict[str, Any]) -> tuple[str, bytes, list] | None:
         client = payload.get("client") or {}
-        author = payload["author"]
-        values = dict(
-            site_id=site.id,
-            article_id=article_id,
-            parent_id=None,
-            author_name=author["name"].strip(),
-            author_email=author["email"].strip(),
-            client_ip=client.get("ip") or environ.get("REMOTE_ADDR"),
-            user_agent=client.get("user_agent"),
-            body_original=payload["body"],
-            text_key=text_key(payload["body"]),
-            status=CommentStatus.received,
-            idempotency_key=None,
-            request_fingerprint=None,
-            enqueue_count=1,
-        )
+        values = comment_row(site.id, article_id, payload, key=None, fingerprint=None,
+                             client_ip=client.get("ip") or environ.get("REMOTE_ADDR"),
+                             user_agent=client.get("user_agent"))
         extensions = self.app.extensions
         try:
             comment_id = insert_committed(extensions["vimod.engine"], values)

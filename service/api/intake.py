@@ -197,6 +197,27 @@ def insert_committed(engine: Engine, values: dict[str, Any]) -> int:
     return comment_id
 
 
+def comment_row(site_id: int, article_id: int, payload: dict[str, Any], *, key: str | None,
+                fingerprint: str | None, client_ip: str | None, user_agent: str | None
+                ) -> dict[str, Any]:
+    """The INSERT's values for a validated comment (here and in the fast path)."""
+    return dict(
+        site_id=site_id,
+        article_id=article_id,
+        parent_id=payload.get("parent_id"),
+        author_name=payload["author"]["name"].strip(),
+        author_email=payload["author"]["email"].strip(),
+        client_ip=client_ip,
+        user_agent=user_agent,
+        body_original=payload["body"],
+        text_key=text_key(payload["body"]),
+        status=CommentStatus.received,
+        idempotency_key=key,
+        request_fingerprint=fingerprint,
+        enqueue_count=1,
+    )
+
+
 def store_comment(
     session: Session,
     site: SiteInfo,
@@ -225,21 +246,8 @@ def store_comment(
                 "Some fields are invalid.",
                 fields={"parent_id": "No such comment under this article."},
             )
-    values = dict(
-        site_id=site.id,
-        article_id=article.id,
-        parent_id=parent_id,
-        author_name=payload["author"]["name"].strip(),
-        author_email=payload["author"]["email"].strip(),
-        client_ip=client_ip,
-        user_agent=user_agent,
-        body_original=payload["body"],
-        text_key=text_key(payload["body"]),
-        status=CommentStatus.received,
-        idempotency_key=key,
-        request_fingerprint=fingerprint,
-        enqueue_count=1,
-    )
+    values = comment_row(site.id, article.id, payload, key=key, fingerprint=fingerprint,
+                         client_ip=client_ip, user_agent=user_agent)
     try:
         comment_id = _insert(session, values)
     except IntegrityError:
