@@ -21,6 +21,7 @@ from service.errors import APIError
 from service.limits import limiter
 from service.params import IdConverter
 from service.queueing import make_producer
+from service.security import RESPONSE_HEADERS
 
 
 def create_app(settings: Settings | None = None, **config: Any) -> APIFlask:
@@ -174,8 +175,8 @@ _CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'
 
 
 def _security_headers(response: Response) -> Response:
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
+    for name, value in RESPONSE_HEADERS.items():
+        response.headers.setdefault(name, value)
     if response.mimetype == "text/html" and not request.path.startswith("/api/v1/docs"):
         # Comment text is untrusted: even if escaping ever failed, no inline script runs.
         response.headers.setdefault("Content-Security-Policy", _CSP)

@@ -67,6 +67,12 @@ def flatten_messages(messages: object, prefix: str = "") -> dict[str, str]:
     return out
 
 
+# What every client reads when the database is down (the view's handler here and the
+# intake's fast path, service/api/fast_intake.py).
+DB_UNAVAILABLE = {"error": {"code": "unavailable", "fields": {},
+                            "message": "The database is unavailable; retry shortly."}}
+
+
 def _payload(status: int, code: str, message: str, fields: dict[str, str]) -> dict:
     return {"error": {"code": code, "message": message, "fields": fields}}
 
@@ -155,7 +161,7 @@ def init_app(app: APIFlask) -> None:
         if _wants_html():
             return _html_error(503, _HTML_MESSAGES[503]), 503, {"Retry-After": "5"}
         return (
-            _payload(503, "unavailable", "The database is unavailable; retry shortly.", {}),
+            DB_UNAVAILABLE,
             503,
             {"Retry-After": "5"},
         )

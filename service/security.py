@@ -14,6 +14,10 @@ API_KEY_PREFIX = "vmk_"
 PUBLIC_KEY_PREFIX = "vmp_"
 
 
+# Sent with every response (service/app.py after each view; the intake's fast path itself).
+RESPONSE_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
+
+
 def new_api_key() -> str:
     return API_KEY_PREFIX + secrets.token_urlsafe(32)
 

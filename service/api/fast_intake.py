@@ -33,6 +33,7 @@ from service.api.admission import ADMISSION_KEY, Admission, site_scope
 from service.api.intake import comment_row, insert_committed
 from service.api.lookups import SiteInfo
 from service.api.schemas import CommentIn, nfc_length
+from service.errors import DB_UNAVAILABLE
 from service.limits import normalized_ip
 from service.metrics import (
     COMMENTS_ACCEPTED,
@@ -41,11 +42,10 @@ from service.metrics import (
     INTAKE_LATENCY,
 )
 from service.queueing import enqueue_comment
+from service.security import RESPONSE_HEADERS
 from service.storage import CommentStatus
 
 PATH = "/api/v1/comments"
-UNAVAILABLE = {"error": {"code": "unavailable", "fields": {},
-                         "message": "The database is unavailable; retry shortly."}}
 
 StartResponse = Callable[..., Any]
 log = logging.getLogger(__name__)
@@ -155,7 +155,7 @@ class FastIntake:
         except OperationalError as exc:
             log.error("database unavailable: %s", exc)
             COMMENTS_REFUSED.labels(reason="unavailable").inc()
-            return _json("503 SERVICE UNAVAILABLE", UNAVAILABLE, [("Retry-After", "5")])
+            return _json("503 SERVICE UNAVAILABLE", DB_UNAVAILABLE, [("Retry-After", "5")])
         except SQLAlchemyError:  # not stored: the view answers in the API's error shape
             log.exception("intake fast path could not store; the Flask view answers")
             return None
@@ -176,8 +176,7 @@ def _json(status: str, body: dict, headers: list[tuple[str, str]]) -> tuple[str,
         ("Content-Type", "application/json"),
         ("Content-Length", str(len(data))),
         *headers,
-        ("X-Content-Type-Options", "nosniff"),
-        ("Referrer-Policy", "same-origin"),
+        *RESPONSE_HEADERS.items(),
     ]
 
 
