@@ -220,6 +220,8 @@ BAD_INPUTS = [
      422, "client.ip"),
     ("bad article url", lambda: {"json": payload(**{"article.url": "javascript:alert(1)"})}, 422,
      "article.url"),
+    ("article url with an unclosed IPv6 bracket", lambda: {"json": payload(**{
+        "article.url": "http://[2402:800::1/tin"})}, 422, "article.url"),
     ("JSON array", lambda: {"json": [VALID]}, 422, None),
     ("invalid JSON", lambda: {"data": '{"body": "thiếu ngoặc"', "content_type": "application/json"},
      400, None),

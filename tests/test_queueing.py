@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import socket
 
 from service.queueing import (
     QUEUE_MODERATION,
@@ -68,6 +70,29 @@ def test_ids_wait_in_a_list_with_one_task_per_batch(redis_client) -> None:  # no
     message = _decoded(redis_client.lrange(QUEUE_MODERATION, 0, -1)[0])
     assert message["body"][0] == [] and message["properties"]["delivery_info"] == {
         "exchange": "", "routing_key": QUEUE_MODERATION}
+
+
+def test_the_doorbell_written_by_the_script_is_what_celery_sends(  # noqa: ANN001
+        redis_client, redis_url) -> None:
+    """The script fills the doorbell's ids and origin into a template: same fields as
+    Celery's own message, fresh ids each time, this process as origin."""
+    make_producer(redis_url).send_task(TASK_PROCESS_RECEIVED, args=[], queue=QUEUE_MODERATION,
+                                       retry=False)
+    [celery_raw] = redis_client.lrange(QUEUE_MODERATION, 0, -1)
+    redis_client.delete(QUEUE_MODERATION)
+    enqueue_comment(redis_client, 1)
+    redis_client.delete(RECEIVED_KEY)
+    enqueue_comment(redis_client, 2)
+    first, second = (_decoded(m) for m in redis_client.lrange(QUEUE_MODERATION, 0, -1))
+    celery_message = _decoded(celery_raw)
+    for ours in (first, second):
+        assert _shape(ours) == _shape(celery_message)
+        headers = ours["headers"]
+        assert headers["id"] == headers["root_id"] == ours["properties"]["correlation_id"]
+        assert headers["origin"] == f"gen{os.getpid()}@{socket.gethostname()}"
+        assert "@" not in ours["properties"]["delivery_tag"] + headers["id"]
+    assert first["headers"]["id"] != second["headers"]["id"]
+    assert first["properties"]["delivery_tag"] != second["properties"]["delivery_tag"]
 
 
 def test_enqueue_comment_reports_a_broker_outage() -> None:

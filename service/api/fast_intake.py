@@ -4,8 +4,10 @@
 the app-wide hooks (Flask-Limiter, CSRF, sessions, Flask-Login), webargs and the output
 schema cost more CPU than storing the comment does (measured: benchmarks/intake.py and the
 README). This WSGI layer sits in front of the Flask app and answers the ordinary request
-itself: a known key, valid JSON that the same `CommentIn` schema accepts, within the site's
-length, an article already in the per-process cache, no parent and no Idempotency-Key.
+itself: a known key, valid JSON that the `CommentIn` schema certainly accepts (checked by
+service/api/fast_load.py), within the site's length, an article already in the per-process
+cache, no parent and no Idempotency-Key. The INSERT runs on the driver's connection
+(service/storage/raw_insert.py).
 Everything else (every error, every first sighting of an article, replies, retries) goes
 on to the Flask view in service/api/intake.py, which stays the reference implementation.
 
@@ -25,14 +27,13 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Flask
-from marshmallow import ValidationError
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from werkzeug.wsgi import get_host
 
 from service.api.admission import ADMISSION_KEY, Admission, site_scope
-from service.api.intake import comment_row, insert_committed
+from service.api.fast_load import load_common
+from service.api.intake import COMMENT_COLUMNS, comment_row
 from service.api.lookups import SiteInfo
-from service.api.schemas import CommentIn, nfc_length
+from service.api.schemas import nfc_length
 from service.errors import DB_UNAVAILABLE
 from service.limits import normalized_ip
 from service.metrics import (
@@ -43,7 +44,8 @@ from service.metrics import (
 )
 from service.queueing import enqueue_comment
 from service.security import RESPONSE_HEADERS
-from service.storage import CommentStatus
+from service.storage import Comment, CommentStatus
+from service.storage.raw_insert import RawInsert
 
 PATH = "/api/v1/comments"
 
@@ -58,7 +60,13 @@ class FastIntake:
                  ) -> None:
         self.app = app
         self.wsgi_app = wsgi_app
-        self.schema = CommentIn()
+        self._insert: RawInsert | None = None  # built on first use: the engine comes later
+
+    def insert(self, values: dict[str, Any]) -> int:
+        if self._insert is None:
+            self._insert = RawInsert(self.app.extensions["vimod.engine"], Comment.__table__,
+                                     COMMENT_COLUMNS)
+        return self._insert(values)
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "POST":
@@ -124,11 +132,8 @@ class FastIntake:
         site = extensions["vimod.site_keys"].cached(key, admission.generation)
         if site is None:
             return None
-        try:
-            payload = self.schema.load(data)
-        except ValidationError:
-            return None
-        if payload.get("parent_id") is not None:
+        payload = load_common(data)  # None for a reply, too: the view reads the parent
+        if payload is None:
             return None
         if nfc_length(payload["body"]) > int(site.setting("max_length")):
             return None
@@ -145,18 +150,19 @@ class FastIntake:
                              client_ip=client.get("ip") or environ.get("REMOTE_ADDR"),
                              user_agent=client.get("user_agent"))
         extensions = self.app.extensions
+        dbapi = extensions["vimod.engine"].dialect.loaded_dbapi
         try:
-            comment_id = insert_committed(extensions["vimod.engine"], values)
-        except IntegrityError:
+            comment_id = self.insert(values)
+        except dbapi.IntegrityError:
             # The cached article was deleted meanwhile; nothing was stored. The view looks
             # the article up again.
             extensions["vimod.articles"].forget(site.id, payload["article"]["id"])
             return None
-        except OperationalError as exc:
+        except dbapi.OperationalError as exc:
             log.error("database unavailable: %s", exc)
             COMMENTS_REFUSED.labels(reason="unavailable").inc()
             return _json("503 SERVICE UNAVAILABLE", DB_UNAVAILABLE, [("Retry-After", "5")])
-        except SQLAlchemyError:  # not stored: the view answers in the API's error shape
+        except dbapi.Error:  # not stored: the view answers in the API's error shape
             log.exception("intake fast path could not store; the Flask view answers")
             return None
         if not enqueue_comment(extensions["vimod.redis"], comment_id):

@@ -197,6 +197,12 @@ def insert_committed(engine: Engine, values: dict[str, Any]) -> int:
     return comment_id
 
 
+# The columns comment_row() gives a value for.
+COMMENT_COLUMNS = ("site_id", "article_id", "parent_id", "author_name", "author_email",
+                   "client_ip", "user_agent", "body_original", "text_key", "status",
+                   "idempotency_key", "request_fingerprint", "enqueue_count")
+
+
 def comment_row(site_id: int, article_id: int, payload: dict[str, Any], *, key: str | None,
                 fingerprint: str | None, client_ip: str | None, user_agent: str | None
                 ) -> dict[str, Any]:
