@@ -33,7 +33,7 @@ from sqlalchemy import func, select  # noqa: E402
 
 from service.accounts import create_site  # noqa: E402
 from service.embedded_redis import EmbeddedRedis, free_port  # noqa: E402
-from service.storage import Comment, make_engine, make_session_factory  # noqa: E402
+from service.storage import Article, Comment, make_engine, make_session_factory  # noqa: E402
 from service.storage.migrate import upgrade  # noqa: E402
 
 LUA = ROOT / "benchmarks" / "intake_load.lua"
@@ -131,7 +131,12 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers for each target")
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--floor", action="store_true",
+                        help="also load benchmarks/floor_app.py, the bare minimum of this "
+                             "design (SQLite only)")
     args = parser.parse_args()
+    if args.floor and args.database_url:
+        parser.error("--floor runs on the default SQLite database only")
 
     wrk = ensure_wrk()
     tmp = Path(tempfile.mkdtemp(prefix="vimod-bench-"))
@@ -144,6 +149,10 @@ def main() -> int:
         site = create_site(s, "Benchmark")
         s.commit()
         key = site.api_key
+        article = Article(site_id=site.site.id, external_id="floor")
+        s.add(article)
+        s.commit()
+        floor_ids = {"FLOOR_SITE_ID": str(site.site.id), "FLOOR_ARTICLE_ID": str(article.id)}
 
     env = dict(
         os.environ,
@@ -154,6 +163,7 @@ def main() -> int:
         VIMOD_RATELIMIT_IP="1000000 per minute",
         VIMOD_RATELIMIT_SITE="10000000 per minute",
         PROMETHEUS_MULTIPROC_DIR=str(tmp / "prom"),
+        **floor_ids,
     )
     (tmp / "prom").mkdir()
     ports = {"vimod": free_port(), "baseline": free_port()}
@@ -171,17 +181,24 @@ def main() -> int:
         "vimod": f"http://127.0.0.1:{ports['vimod']}/api/v1/comments",
         "baseline": f"http://127.0.0.1:{ports['baseline']}/ingest",
     }
-    results: dict[str, list[dict]] = {"baseline": [], "vimod": []}
+    if args.floor:
+        ports["floor"] = free_port()
+        procs.append(gunicorn("benchmarks.floor_app:app", ports["floor"], env, args.workers,
+                              tmp / "floor.log"))
+        urls["floor"] = f"http://127.0.0.1:{ports['floor']}/comments"
+    results: dict[str, list[dict]] = {name: [] for name in urls}
     ids: list[int] = []
     try:
         wait_http(f"http://127.0.0.1:{ports['vimod']}/healthz")
         wait_http(f"http://127.0.0.1:{ports['baseline']}/ingest")
+        if args.floor:
+            wait_http(f"http://127.0.0.1:{ports['floor']}/comments")
         for name in urls:  # warm-up: imports, connection pools, SQLite pages
             run_wrk(wrk, urls[name], key, 3, args.connections, tmp / "warm.ids")
             if name == "vimod":
                 ids += [int(x) for x in (tmp / "warm.ids").read_text().split()]
         for rnd in range(args.rounds):
-            for name in ("baseline", "vimod"):
+            for name in ("baseline", "vimod", "floor")[:len(urls)]:
                 ids_file = tmp / f"{name}-{rnd}.ids"
                 r = run_wrk(wrk, urls[name], key, args.seconds, args.connections, ids_file)
                 results[name].append(r)
@@ -227,9 +244,13 @@ def main() -> int:
         "stored_of_those": stored,
         "non_202": sum(r["other"] for r in results["vimod"]),
     }
+    if args.floor:
+        summary.update(floor_rps=med("floor", "rps"), floor_p50_ms=med("floor", "p50_us") / 1000,
+                       floor_p99_ms=med("floor", "p99_us") / 1000,
+                       floor_ratio=med("floor", "rps") / med("baseline", "rps"))
     print()
     print(f"{'target':10s} {'comments/s':>11s} {'p50 ms':>8s} {'p99 ms':>8s}")
-    for name in ("baseline", "vimod"):
+    for name in results:
         print(
             f"{name:10s} {summary[name + '_rps']:11.0f} {summary[name + '_p50_ms']:8.1f}"
             f" {summary[name + '_p99_ms']:8.1f}"
@@ -239,6 +260,9 @@ def main() -> int:
         f"({args.connections} connections, {args.workers} gunicorn workers each, "
         f"{summary['database']})"
     )
+    if args.floor:
+        print(f"ratio floor/baseline: {summary['floor_ratio']:.2f}   (the bare minimum of this "
+              "design: benchmarks/floor_app.py)")
     lost = summary["answered_202"] - summary["stored_of_those"]
     print(
         f"202 answers: {summary['answered_202']}, stored: {summary['stored_of_those']}, "
