@@ -53,6 +53,8 @@ def make_producer(redis_url: str) -> Celery:
 
 
 _HOST = socket.gethostname()
+
+
 def _origin() -> str:
     return f"gen{os.getpid()}@{_HOST}"
 

@@ -3,10 +3,10 @@
 marshmallow spends ≈ 80 µs per comment walking the schema (field objects, error
 collection, hooks): more than the checks themselves. `load_common` walks the same fields
 with the schema's own validators and returns what `CommentIn().load` returns, or None
-whenever it is not sure (a reply, an unknown key, any check failing, NFD text): the caller
-then runs the schema, which names every bad field. What this module states again is the
-schema's shape; tests/test_fast_load.py holds it to service/api/schemas.py (a tripwire on
-the schema's fields and validators, and hypothesis comparing both on mutated comments).
+whenever it is not sure (a reply, an unknown key, any check failing): the caller then runs
+the schema, which names every bad field. What this module states again is the schema's
+shape; tests/test_fast_load.py holds it to service/api/schemas.py (a tripwire on the
+schema's fields and validators, and hypothesis comparing both on near-valid comments).
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def _str(value: Any) -> str:
 
 
 def _line(value: str, limit: int) -> str:
-    """Not blank, one line, at most `limit` code points: article ids, names, titles."""
+    """One line, at most `limit` code points: article ids, names, titles."""
     if _ANY_CONTROL.search(value) or len(value) > limit:
         raise _NotCommon
     return value
