@@ -35,7 +35,6 @@ from service.api.intake import COMMENT_COLUMNS, comment_row
 from service.api.lookups import SiteInfo
 from service.api.schemas import nfc_length
 from service.errors import DB_UNAVAILABLE
-from service.limits import normalized_ip
 from service.metrics import (
     COMMENTS_ACCEPTED,
     COMMENTS_REFUSED,
@@ -102,7 +101,7 @@ class FastIntake:
         return body
 
     def _prepare(self, environ: dict) -> tuple[SiteInfo, int, dict[str, Any]] | None:
-        """Admission, site, validation and article, or None when the view must answer."""
+        """Validation, admission, site and article, or None when the view must answer."""
         key = environ.get("HTTP_X_API_KEY")
         if not key or "HTTP_IDEMPOTENCY_KEY" in environ:
             return None
@@ -113,16 +112,17 @@ class FastIntake:
             data = json.loads(body)
         except ValueError:
             return None
-        if not isinstance(data, dict):
+        # Checked before the admission, which needs the reader's address in its canonical
+        # form; anything not certainly valid (a reply, too) goes to the view, which counts it.
+        payload = load_common(data)
+        if payload is None:
             return None
         extensions = self.app.extensions
         config = self.app.config
         limits = []
         if config["RATELIMIT_ENABLED"]:
-            client = data.get("client")
-            ip = normalized_ip(client.get("ip") if isinstance(client, dict) else None)
             # As service.limits.client_ip() names the reader for Flask-Limiter.
-            ip = ip or environ.get("REMOTE_ADDR") or "127.0.0.1"
+            ip = payload.get("client", {}).get("ip") or environ.get("REMOTE_ADDR") or "127.0.0.1"
             limits = [("ip:" + ip, config["RATELIMIT_IP"]),
                       (site_scope(key), config["RATELIMIT_SITE"])]
         admission: Admission = extensions["vimod.intake_gate"].check(limits)
@@ -131,9 +131,6 @@ class FastIntake:
             return None
         site = extensions["vimod.site_keys"].cached(key, admission.generation)
         if site is None:
-            return None
-        payload = load_common(data)  # None for a reply, too: the view reads the parent
-        if payload is None:
             return None
         if nfc_length(payload["body"]) > int(site.setting("max_length")):
             return None
