@@ -3,11 +3,12 @@ counts its per-IP and per-site limits in its one Redis round trip (service/api/a
 
 from __future__ import annotations
 
-import ipaddress
-
 from flask import request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from marshmallow import ValidationError
+
+from service.api.schemas import canonical_ip
 
 limiter = Limiter(
     key_func=get_remote_address,
@@ -28,11 +29,11 @@ def _intake_counts_its_own() -> bool:
 
 
 def normalized_ip(value: object) -> str | None:
-    """An IP address in its canonical spelling, or None if `value` is not one."""
+    """A reader's address as the intake stores and counts it (canonical_ip), or None."""
     if isinstance(value, str):
         try:
-            return str(ipaddress.ip_address(value))
-        except ValueError:
+            return canonical_ip(value)
+        except ValidationError:
             pass
     return None
 
