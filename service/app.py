@@ -11,7 +11,7 @@ from flask import Response, current_app, redirect, request, url_for
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from service import db, errors
+from service import db, errors, request_body
 from service.api.admission import IntakeGate
 from service.api.fast_intake import FastIntake
 from service.api.lookups import Articles, SiteKeys
@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> APIFlask:
         # one rate limit for all, and the proxy's IP stored with each comment.
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
-    app.json.ensure_ascii = False  # Vietnamese stays readable in responses
+    request_body.init_app(app)
     app.security_schemes = {
         "ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}
     }

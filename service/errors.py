@@ -127,17 +127,13 @@ def init_app(app: APIFlask) -> None:
             code, message, fields = error.code, error.message, error.fields
         elif status == 422 or (status == 400 and isinstance(error.detail, dict) and error.detail):
             detail = error.detail or {}
-            if "json" in detail and detail["json"] == ["Invalid JSON body."]:
-                code, message, fields = "invalid_json", "The request body is not valid JSON.", {}
-                status = 400
-            else:
-                # One location (the JSON body or the query string): name the fields alone.
-                inner = detail
-                if isinstance(detail, dict) and len(detail) == 1 and (
-                        {"json", "query"} & set(detail)):
-                    inner = next(iter(detail.values()))
-                fields = flatten_messages(inner)
-                code, message = "validation_error", "Some fields are invalid."
+            # One location (the JSON body or the query string): name the fields alone.
+            # (A body that is not JSON never gets here: service/request_body.py.)
+            inner = detail
+            if isinstance(detail, dict) and len(detail) == 1 and {"json", "query"} & set(detail):
+                inner = next(iter(detail.values()))
+            fields = flatten_messages(inner)
+            code, message = "validation_error", "Some fields are invalid."
         else:
             code = _CODES.get(status, "error")
             message = error.message or code

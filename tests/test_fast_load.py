@@ -53,7 +53,7 @@ def test_the_schema_is_the_one_fast_load_was_written_for() -> None:
                     "nested": {
                         "unknown": "raise", "hooks": [],
                         "id": {"class": "ExternalId", "required": True, "allow_none": False,
-                               "validators": ["not_blank", "single_line", "Length"]},
+                               "validators": ["Length", "article_id"]},
                         "url": {**text, "validators": ["http_url", "single_line", "Length"]},
                         "title": {**text, "class": "NFCString", "validators": [
                             "single_line", "max_chars.<locals>.check"]}}},
@@ -123,9 +123,10 @@ def test_anything_else_is_left_to_the_schema(data: object) -> None:
 # lengths at a limit), so that most examples reach the comparison.
 _CHARS = st.sampled_from(list("aăâđeêioôơuưy ĐỆếữỗạ.@-_+:/[]%?#") + [
     "\t", "\n", "\r", "\x00", "\x07", "\x85", "\u0300", "\u0323", "\u200b", "\ud800",
-    "👍", "\u0958"])
+    "👍", "\u0958", "\u202e", "\u2067", "\u3164", "\u2028", "\u00a0", "\ufeff"])
 _TEXT = st.one_of(
-    st.sampled_from(["Nguyễn Thị Lan", "Bai viet hay qua", "ko bít j lun", " ", "",
+    st.sampled_from(["Nguyễn Thị Lan", "Bai viet hay qua", "ko bít j lun", " ", "", ".", "..",
+                     " tin-1 ", "a//b", "\u200b\u200c",
                      "Thuỷ lợi hoà bình", unicodedata.normalize("NFD", "Trần Đức")]),
     st.text(alphabet=_CHARS, min_size=1, max_size=12),
     st.builds(lambda c, n: c * n, _CHARS, st.sampled_from([99, 100, 101, 199, 200, 201])),
@@ -191,11 +192,14 @@ def test_every_plain_address_is_one_email_validator_accepts(email: str) -> None:
 
 
 def test_the_control_character_check_is_the_unicode_categories() -> None:
-    """Cc but tab, newline and carriage return, and lone surrogates: every code point."""
+    """Cc but tab, newline and carriage return, lone surrogates and the bidirectional
+    embedding, override and isolate controls: every code point."""
     for code in range(sys.maxunicode + 1):
         ch = chr(code)
         category = unicodedata.category(ch)
-        expected = (category == "Cc" and ch not in "\t\n\r") or category == "Cs"
+        expected = ((category == "Cc" and ch not in "\t\n\r") or category == "Cs"
+                    or unicodedata.bidirectional(ch) in {"LRE", "RLE", "LRO", "RLO", "PDF",
+                                                         "LRI", "RLI", "FSI", "PDI"})
         assert has_control_char(ch) is expected, hex(code)
     with pytest.raises(ValidationError, match="U\\+0007"):
         no_control_chars("xin chào\x07")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 import unicodedata
@@ -232,7 +233,54 @@ BAD_INPUTS = [
     ("oversize request", lambda: {"json": payload(body="a" * 70_000)}, 413, None),
     ("bad idempotency key", lambda: {"json": VALID, "headers": {"Idempotency-Key": "x" * 201}},
      422, "Idempotency-Key"),
+    # One rule for a JSON body at every door (service/json_body.py):
+    ("JSON nested 1,000 deep", lambda: {"data": "[" * 1000 + "]" * 1000,
+                                        "content_type": "application/json"}, 400, None),
+    ("a field nested 40 deep", lambda: {"json": payload(body=_nested(40))}, 400, None),
+    ("UTF-16 body", lambda: {"data": json.dumps(VALID).encode("utf-16"),
+                             "content_type": "application/json"}, 400, None),
+    ("chunked body over the limit", lambda: {
+        "input_stream": io.BytesIO(json.dumps(payload(body="a" * 70_000)).encode()),
+        "content_type": "application/json",
+        "environ_overrides": {"wsgi.input_terminated": True}}, 413, None),
+    # Text rules (service/text_rules.py):
+    ("bidi override in the name", lambda: {"json": payload(**{"author.name": "\u202eLan"})},
+     422, "author.name"),
+    ("name of zero-width characters", lambda: {"json": payload(**{
+        "author.name": "\u200b\u200c\u2060\ufeff"})}, 422, "author.name"),
+    ("name of Hangul fillers", lambda: {"json": payload(**{"author.name": "\u3164\u3164"})}, 422,
+     "author.name"),
+    ("body of zero-width spaces", lambda: {"json": payload(body="\u200b \u200b")}, 422, "body"),
+    ("bidi override in the body", lambda: {"json": payload(body="Bài viết \u202ehay")}, 422,
+     "body"),
+    ("bidi isolate in the title", lambda: {"json": payload(**{"article.title": "Tin \u2067x"})},
+     422, "article.title"),
+    ("line separator in the name", lambda: {"json": payload(**{"author.name": "Lan\u2028"})},
+     422, "author.name"),
+    ("ESC in the body", lambda: {"json": payload(body="xin chào \x1b[31m")}, 422, "body"),
+    ("U+0085 in the body", lambda: {"json": payload(body="xin\x85chào")}, 422, "body"),
+    ("article id '.'", lambda: {"json": payload(**{"article.id": "."})}, 422, "article.id"),
+    ("article id '..'", lambda: {"json": payload(**{"article.id": ".."})}, 422, "article.id"),
+    ("article id with an empty part", lambda: {"json": payload(**{"article.id": "tin//1"})}, 422,
+     "article.id"),
+    ("article id ending in '/'", lambda: {"json": payload(**{"article.id": "tin-1/"})}, 422,
+     "article.id"),
+    ("article id with U+200B", lambda: {"json": payload(**{"article.id": "tin\u200b1"})}, 422,
+     "article.id"),
+    ("article id with U+202E", lambda: {"json": payload(**{"article.id": "\u202etin"})}, 422,
+     "article.id"),
+    ("article id of spaces", lambda: {"json": payload(**{"article.id": "   "})}, 422,
+     "article.id"),
+    ("article id of 201 characters", lambda: {"json": payload(**{"article.id": "t" * 201})}, 422,
+     "article.id"),
 ]
+
+
+def _nested(depth: int) -> list:
+    value: list = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
 
 
 @pytest.mark.parametrize(

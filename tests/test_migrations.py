@@ -68,3 +68,22 @@ def test_0006_backfills_pending_certainty_from_scores(database_url, engine, sess
     assert {label: got[i] for label, i in ids.items()} == {
         "pending scored": 0.32, "pending, analysis failed": None,
         "pending, no analysis": None, "approved scored": None}
+
+
+def test_0011_strips_article_ids_unless_another_article_has_the_id(database_url, engine,  # noqa: ANN001
+                                                                   sessions, site) -> None:
+    site_id, _ = site
+    engine.dispose()
+    downgrade(database_url, "0010")
+    articles = sa.table("articles", sa.column("id", sa.Integer), sa.column("site_id", sa.Integer),
+                        sa.column("external_id", sa.String), sa.column("created_at", UTCDateTime()))
+    with engine.begin() as conn:
+        for external_id in (" tin-1 ", "tin-2", " tin-2", "\ttin-3", "tin-4"):
+            conn.execute(sa.insert(articles).values(site_id=site_id, external_id=external_id,
+                                                    created_at=utcnow()))
+    engine.dispose()
+    upgrade(database_url)
+    with sessions() as s:
+        ids = sorted(s.scalars(sa.select(Article.external_id)))
+    # " tin-2" stays: another article is "tin-2" already.
+    assert ids == sorted(["tin-1", "tin-2", " tin-2", "tin-3", "tin-4"])

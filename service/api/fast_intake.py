@@ -29,6 +29,7 @@ from urllib.parse import quote
 from flask import Flask
 from werkzeug.wsgi import get_host
 
+from service import json_body
 from service.api.admission import ADMISSION_KEY, Admission, site_scope
 from service.api.fast_load import load_common
 from service.api.intake import COMMENT_COLUMNS, comment_row
@@ -109,9 +110,9 @@ class FastIntake:
         if body is None:
             return None
         try:
-            data = json.loads(body)
-        except ValueError:
-            return None
+            data = json_body.loads(body)
+        except json_body.InvalidJSON:
+            return None  # the view answers, naming the reason
         # Checked before the admission, which needs the reader's address in its canonical
         # form; anything not certainly valid (a reply, too) goes to the view, which counts it.
         payload = load_common(data)

@@ -19,7 +19,6 @@ from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from marshmallow import ValidationError
 
 from service.api.schemas import (
-    MAX_ARTICLE_ID,
     MAX_BODY_CEILING,
     MAX_EMAIL,
     MAX_NAME,
@@ -32,13 +31,17 @@ from service.api.schemas import (
     http_url,
     nfc_length,
 )
+from service.text_rules import (
+    article_id_problem,
+    canonical_article_id,
+    forbidden_char,
+    is_blank,
+)
 
 _TOP = frozenset({"article", "author", "body", "client"})
 _ARTICLE = frozenset({"id", "url", "title"})
 _AUTHOR = frozenset({"name", "email"})
 _CLIENT = frozenset({"ip", "user_agent"})
-# Any control character at all: what single_line() refuses.
-_ANY_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 # Plain ASCII addresses that email-validator accepts whatever else they hold (checked by
 # hypothesis in the tests); any other address goes through email-validator itself.
 _PLAIN_EMAIL = re.compile(
@@ -75,7 +78,7 @@ def _str(value: Any) -> str:
 
 def _line(value: str, limit: int) -> str:
     """One line, at most `limit` code points: article ids, names, titles."""
-    if _ANY_CONTROL.search(value) or len(value) > limit:
+    if len(value) > limit or forbidden_char(value, one_line=True):
         raise _NotCommon
     return value
 
@@ -91,9 +94,10 @@ def _article(data: Any) -> dict[str, str]:
     external_id = data["id"]
     if type(external_id) is int:  # ExternalId: CMSs send integers too
         external_id = str(external_id)
-    out = {"id": _line(_str(external_id), MAX_ARTICLE_ID)}
-    if not external_id.strip():
+    external_id = canonical_article_id(_str(external_id))
+    if article_id_problem(external_id):
         raise _NotCommon
+    out = {"id": external_id}
     if "url" in data:
         url = _line(_str(data["url"]), MAX_URL)
         http_url(url)
@@ -108,7 +112,7 @@ def _author(data: Any) -> dict[str, str]:
         raise _NotCommon
     name = _line(_nfc(_str(data["name"])), MAX_NAME)
     email = _str(data["email"])
-    if not name.strip() or len(email) > MAX_EMAIL:
+    if is_blank(name) or len(email) > MAX_EMAIL:
         raise _NotCommon
     if not _plain_email(email):
         email_address(email)
@@ -125,7 +129,7 @@ def _plain_email(email: str) -> bool:
 
 def _body(value: Any) -> str:
     body = _str(value)
-    if not body.strip() or has_control_char(body) or nfc_length(body) > MAX_BODY_CEILING:
+    if is_blank(body) or has_control_char(body) or nfc_length(body) > MAX_BODY_CEILING:
         raise _NotCommon
     return body
 

@@ -80,8 +80,7 @@ def _before() -> None:
             and request.content_length > current_app.config["MAX_CONTENT_LENGTH"]
         ):
             raise APIError(413, "The request body is too large.")
-        if request.get_json(silent=True) is None:
-            raise APIError(400, "The request body is not valid JSON.", code="invalid_json")
+        request.get_json()  # parsed once, by the app's rule (service/request_body.py)
 
 
 def _idempotency_key() -> str | None:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import ipaddress
-import re
 import unicodedata
 from urllib.parse import urlsplit
 
@@ -12,26 +11,22 @@ from apiflask import Schema, fields, validators
 from email_validator import EmailNotValidError, validate_email
 from marshmallow import ValidationError, pre_load
 
+from service import text_rules
 from service.params import MAX_ID
 
 MAX_NAME = 100
 MAX_EMAIL = 320
-MAX_ARTICLE_ID = 200
+MAX_ARTICLE_ID = text_rules.MAX_ARTICLE_ID
 MAX_TITLE = 500
 MAX_URL = 2000
 MAX_USER_AGENT = 500
 # A hard ceiling whatever a site's setting; the site's own limit is checked after auth.
 MAX_BODY_CEILING = 20000
 
-# Newline, carriage return and tab are ordinary in a comment; every other control
-# character (category Cc, a fixed set) and lone surrogates (Cs), which no database can
-# store, are refused. A regular expression: a loop over a 2,000-character comment calling
-# unicodedata.category() took ≈ 100 µs.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
-
 
 def has_control_char(value: str) -> bool:
-    return _CONTROL.search(value) is not None
+    """A character the text rules refuse even where text may span lines."""
+    return text_rules.forbidden_char(value) is not None
 
 
 def nfc_length(text: str) -> int:
@@ -40,19 +35,24 @@ def nfc_length(text: str) -> int:
 
 
 def no_control_chars(value: str) -> None:
-    if found := _CONTROL.search(value):
-        raise ValidationError(f"Contains a control character (U+{ord(found.group()):04X}).")
+    if ch := text_rules.forbidden_char(value):
+        raise ValidationError(f"Contains {text_rules.describe(ch)}.")
 
 
 def single_line(value: str) -> None:
-    no_control_chars(value)
-    if any(ch in value for ch in "\r\n\t"):
-        raise ValidationError("Must be a single line.")
+    if ch := text_rules.forbidden_char(value, one_line=True):
+        raise ValidationError(f"Must be a single line without control characters; "
+                              f"contains {text_rules.describe(ch)}.")
 
 
 def not_blank(value: str) -> None:
-    if not value.strip():
+    if text_rules.is_blank(value):
         raise ValidationError("Must not be blank.")
+
+
+def article_id(value: str) -> None:
+    if problem := text_rules.article_id_problem(value):
+        raise ValidationError(problem)
 
 
 def max_chars(limit: int):  # noqa: ANN201
@@ -99,12 +99,14 @@ def canonical_ip(text: str) -> str:
 
 
 class ExternalId(fields.String):
-    """Article ids arrive as strings or integers from CMSs; both are stored as text."""
+    """Article ids arrive as strings or integers from CMSs; both are stored as text, in
+    canonical form (service.text_rules.canonical_article_id)."""
 
     def _deserialize(self, value, attr, data, **kwargs):  # noqa: ANN001, ANN202
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
-        return super()._deserialize(value, attr, data, **kwargs)
+        value = super()._deserialize(value, attr, data, **kwargs)
+        return text_rules.canonical_article_id(value)
 
 
 class NFCString(fields.String):
@@ -119,8 +121,10 @@ class NFCString(fields.String):
 class ArticleIn(Schema):
     id = ExternalId(
         required=True,
-        validate=[not_blank, single_line, validators.Length(max=MAX_ARTICLE_ID)],
-        metadata={"description": "The site's own id for the article (string or integer)."},
+        validate=[validators.Length(min=1, max=MAX_ARTICLE_ID), article_id],
+        metadata={"description": "The site's own id for the article (string or integer); "
+                  "surrounding spaces are dropped; printable, no empty, \".\" or \"..\" "
+                  "part between slashes (it travels in the reader API's URL path)."},
     )
     url = fields.String(validate=[http_url, single_line, validators.Length(max=MAX_URL)])
     title = NFCString(validate=[single_line, max_chars(MAX_TITLE)])

@@ -33,6 +33,7 @@ from service.public.schemas import (
     PublicCommentIn,
 )
 from service.storage import Comment, CommentStatus
+from service.text_rules import article_id_problem, canonical_article_id
 
 bp = APIBlueprint("public", __name__, url_prefix="/api/v1/public/sites/<public_key>",
                   tag="Reader form")
@@ -215,9 +216,9 @@ def submit_comment(article_id: str, payload: dict[str, Any]):  # noqa: ANN201
     """A reader's comment from the embedded form."""
     site: SiteInfo = g.site
     session = db.session()
-    article_id = article_id.strip()
-    if not article_id or len(article_id) > 200 or not article_id.isprintable():
-        raise APIError(422, "Some fields are invalid.", fields={"article_id": "Invalid."})
+    article_id = canonical_article_id(article_id)
+    if problem := article_id_problem(article_id):
+        raise APIError(422, "Some fields are invalid.", fields={"article_id": problem})
     max_length = int(site.setting("max_length"))
     if nfc_length(payload["body"]) > max_length:
         raise APIError(422, "Some fields are invalid.",
@@ -269,6 +270,7 @@ def _cached_json(body: dict[str, Any]) -> Response:
 @bp.doc(responses={404: "Unknown public key", 422: "Invalid paging"})
 def list_comments(article_id: str, query: dict[str, Any]) -> Response:
     """The article's published comments, threads paged, each with its replies."""
+    article_id = canonical_article_id(article_id)
     result = reading.thread_page(db.session(), g.site.id, article_id,
                                  newest_first=query["order"] == "newest", page=query["page"],
                                  per_page=query["per_page"])
@@ -283,6 +285,7 @@ def list_comments(article_id: str, query: dict[str, Any]) -> Response:
 @bp.doc(responses={404: "Unknown public key"})
 def count_comments(article_id: str) -> Response:
     """How many comments of the article are published (replies included)."""
+    article_id = canonical_article_id(article_id)
     counts = reading.count_published(db.session(), g.site.id, [article_id])
     return _cached_json({"article_id": article_id, "count": counts[article_id]})
 

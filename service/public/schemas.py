@@ -5,11 +5,14 @@ from __future__ import annotations
 from apiflask import Schema, fields, validators
 
 from service.api.schemas import (
+    MAX_ARTICLE_ID,
     MAX_BODY_CEILING,
     MAX_TITLE,
     MAX_URL,
     AuthorIn,
+    ExternalId,
     NFCString,
+    article_id,
     http_url,
     max_chars,
     no_control_chars,
@@ -75,5 +78,5 @@ class ListQuery(Schema):
 
 class CountsQuery(Schema):
     article = fields.List(
-        fields.String(validate=[not_blank, single_line, validators.Length(max=200)]),
+        ExternalId(validate=[validators.Length(min=1, max=MAX_ARTICLE_ID), article_id]),
         required=True, validate=validators.Length(min=1, max=100))
