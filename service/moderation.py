@@ -15,9 +15,10 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from service import webhooks
+from service.form_text import text_error
 from service.queueing import enqueue_webhooks
 from service.storage import Ban, Comment, CommentStatus, ModerationAction
-from service.storage.tables import PUBLISHED, utcnow
+from service.storage.tables import DEFAULT_SITE_SETTINGS, PUBLISHED, utcnow
 
 # Labels and messages are lazy: translated when rendered (in the request's language);
 # outside an app context they read as the English msgid.
@@ -45,7 +46,6 @@ REMOVE_REASONS: dict[str, LazyString] = {
 DECIDABLE = {CommentStatus.pending, CommentStatus.auto_rejected, CommentStatus.auto_approved,
              CommentStatus.received}
 UNDO_WINDOW = timedelta(minutes=10)
-MAX_EDITED_LENGTH = 20000
 
 
 class ModerationError(ValueError):
@@ -96,10 +96,9 @@ def approve(session: Session, comment: Comment, user_id: int, actor: str,
     edited = None
     if edited_body is not None:
         edited = unicodedata.normalize("NFC", edited_body).strip()
-        if not edited:
-            raise ModerationError(_l("The edited text must not be empty."), 400)
-        if len(edited) > MAX_EDITED_LENGTH:
-            raise ModerationError(_l("The text is too long."), 400)
+        # What readers receive: the rules and the length limit of their own comments.
+        if error := text_error(edited, required=True, max_length=_max_length(comment)):
+            raise ModerationError(error, 422)
         original = unicodedata.normalize("NFC", comment.body_original).strip()
         if edited == original:
             edited = None
@@ -114,8 +113,8 @@ def reject(session: Session, comment: Comment, user_id: int, actor: str, reason:
         raise ModerationError(_l("This comment has already been handled."))
     if reason not in REJECT_REASONS:
         raise ModerationError(_l("Choose a reason for rejecting."), 400)
-    text = reason + (f": {note.strip()[:400]}" if note and note.strip() else "")
-    _change(session, comment, user_id, actor, CommentStatus.rejected, text, None, None)
+    _change(session, comment, user_id, actor, CommentStatus.rejected, _reason(reason, note),
+            None, None)
 
 
 def undo(session: Session, comment: Comment, user_id: int, actor: str) -> str:
@@ -153,11 +152,27 @@ def remove(session: Session, comment: Comment, user_id: int, actor: str, reason:
         raise ModerationError(_l("Only a published comment can be removed."))
     if reason not in REMOVE_REASONS:
         raise ModerationError(_l("Choose a reason for removing."), 400)
-    text = reason + (f": {note.strip()[:400]}" if note and note.strip() else "")
+    text = _reason(reason, note)
     # The published text stays on the row (readers no longer get it: not a published
     # status), so an undo can put back exactly what was there.
     _change(session, comment, user_id, actor, CommentStatus.removed, text, None,
             comment.body_published)
+
+
+MAX_NOTE = 400
+
+
+def _reason(reason: str, note: str | None) -> str:
+    """The audit row's reason: the key, and the moderator's note after it."""
+    note = (note or "").strip()
+    if error := text_error(note, one_line=True, max_length=MAX_NOTE):
+        raise ModerationError(error, 422)
+    return f"{reason}: {note}" if note else reason
+
+
+def _max_length(comment: Comment) -> int:
+    settings = comment.site.settings or {}
+    return int(settings.get("max_length") or DEFAULT_SITE_SETTINGS["max_length"])
 
 
 def ban_author(session: Session, comment: Comment, user_id: int, actor: str, by_email: bool,

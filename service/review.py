@@ -342,8 +342,13 @@ def _next_in_queue(after: Comment) -> int | None:
 @bp.get("/<int:comment_id>")
 @login_required
 def card(comment_id: int):  # noqa: ANN201
-    comment = _get_visible(comment_id)
-    holder = claim(comment_id, current_user.id)
+    return _card_page(_get_visible(comment_id))
+
+
+def _card_page(comment: Comment, entered: dict[str, str] | None = None) -> str:
+    """The comment's card; `entered` is what the moderator typed into a form the server
+    refused (the edited text, a reason and note), shown again rather than lost."""
+    holder = claim(comment.id, current_user.id)
     analysis = comment.analysis or {}
     text = comment.body_normalized or comment.body_original
     history = list(db.session().execute(
@@ -374,7 +379,7 @@ def card(comment_id: int):  # noqa: ANN201
             Comment.status == CommentStatus.pending)),
         reasons=moderation.REJECT_REASONS, decidable=comment.status in moderation.DECIDABLE,
         removable=comment.status in PUBLISHED,
-        remove_reasons=moderation.REMOVE_REASONS,
+        remove_reasons=moderation.REMOVE_REASONS, entered=entered or {},
     )
 
 
@@ -394,7 +399,14 @@ def _duplicates(comment: Comment, analysis: dict[str, Any]) -> list[Comment]:
         .order_by(Comment.id.desc()).limit(MAX_DUPLICATES)))
 
 
-def _act(comment_id: int, action):  # noqa: ANN001, ANN202
+def _refused_text(comment: Comment, exc: moderation.ModerationError, form: str):  # noqa: ANN202
+    """The card again with the moderator's text and the reason it was refused."""
+    flash(str(exc), "error")
+    entered = {"form": form, **{k: request.form.get(k, "") for k in ("body", "reason", "note")}}
+    return _card_page(comment, entered), exc.status
+
+
+def _act(comment_id: int, action, form: str):  # noqa: ANN001, ANN202
     comment = _get_visible(comment_id)
     if claim(comment_id, current_user.id) != current_user.id:
         flash(_("This comment is being handled by another moderator."), "error")
@@ -402,6 +414,8 @@ def _act(comment_id: int, action):  # noqa: ANN001, ANN202
     try:
         action(comment)
     except moderation.ModerationError as exc:
+        if exc.status == 422:
+            return _refused_text(comment, exc, form)
         flash(str(exc), "error")
         return redirect(url_for("review.card", comment_id=comment_id)), exc.status
     release(comment_id, current_user.id)
@@ -415,7 +429,7 @@ def _act(comment_id: int, action):  # noqa: ANN001, ANN202
 def approve(comment_id: int):  # noqa: ANN201
     edited = request.form.get("body")
     return _act(comment_id, lambda c: moderation.approve(
-        db.session(), c, current_user.id, current_user.username, edited))
+        db.session(), c, current_user.id, current_user.username, edited), "approve")
 
 
 @bp.post("/<int:comment_id>/reject")
@@ -423,7 +437,7 @@ def approve(comment_id: int):  # noqa: ANN201
 def reject(comment_id: int):  # noqa: ANN201
     return _act(comment_id, lambda c: moderation.reject(
         db.session(), c, current_user.id, current_user.username,
-        request.form.get("reason", ""), request.form.get("note")))
+        request.form.get("reason", ""), request.form.get("note")), "reject")
 
 
 @bp.post("/<int:comment_id>/remove")
@@ -438,6 +452,8 @@ def remove(comment_id: int):  # noqa: ANN201
         moderation.remove(db.session(), comment, current_user.id, current_user.username,
                           request.form.get("reason", ""), request.form.get("note"))
     except moderation.ModerationError as exc:
+        if exc.status == 422:
+            return _refused_text(comment, exc, "remove")
         flash(str(exc), "error")
         return redirect(url_for("review.card", comment_id=comment_id)), exc.status
     finally:

@@ -40,6 +40,7 @@ from service import training_import as uploads
 from service.admin import audit, bp, section
 from service.auth import safe_next
 from service.errors import APIError
+from service.form_text import text_error
 from service.moderation import REJECT_REASONS
 from service.params import parse_id, parse_int
 from service.review import VIETNAM
@@ -215,7 +216,10 @@ def training_data_apply():  # noqa: ANN201
     if len(keys) > MAX_SELECTION:
         flash(_("Select at most %(num)d examples at a time.", num=MAX_SELECTION), "error")
         return redirect(back), 400
-    note = (request.form.get("note") or "").strip()[:500] or None
+    note = (request.form.get("note") or "").strip() or None
+    if note and (error := text_error(note, one_line=True, max_length=500)):
+        flash(error, "error")
+        return redirect(back, 303)
     op, label = _OPS[op_name]
     session = db.session()
     try:
@@ -246,7 +250,7 @@ def training_data_imports():  # noqa: ANN201
     back = url_for("admin.training_data")
     excluded = {"exclude": True, "include": False}.get(request.form.get("op", ""))
     file = (request.form.get("file") or "").strip()
-    if excluded is None or not file:
+    if excluded is None or not file or text_error(file, one_line=True):
         flash(_("Choose what to do with the examples."), "error")
         return redirect(back), 400
     site_id = _site_arg(request.form.get("site"))
