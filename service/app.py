@@ -9,6 +9,7 @@ import redis
 from apiflask import APIFlask
 from flask import Response, current_app, redirect, request, url_for
 from flask_wtf.csrf import CSRFProtect
+from markupsafe import Markup
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service import db, errors, request_body
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> APIFlask:
     csrf.exempt(diacritics_bp)
     csrf.exempt(public_bp)  # no cookies: origin, CAPTCHA and form token instead
     app.after_request(_security_headers)
+    app.add_template_filter(_bdi, "bdi")
     # Before the blueprints' URL preprocessors, which look up the public key in the database.
     app.url_value_preprocessor(_refuse_nul)
 
@@ -141,6 +143,12 @@ def create_app(settings: Settings | None = None, **config: Any) -> APIFlask:
         app.register_blueprint(demo_bp)
 
     return app
+
+
+def _bdi(value: object) -> Markup:
+    """Untrusted text in a line of other text: `{{ name|bdi }}`. An isolate, so that a
+    name or title starting with a right-to-left override cannot reverse what follows."""
+    return Markup("<bdi>%s</bdi>") % value
 
 
 def _embed_file(name: str) -> Response:

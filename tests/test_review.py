@@ -145,7 +145,7 @@ def test_approve_reject_edit_undo(ui, resources, sessions) -> None:  # noqa: ANN
                   data={"csrf_token": _card_token(c, plain)}).status_code == 302
     # Edit-then-approve: the moderator applied the suggested diacritics.
     html = c.get(f"/review/{unmarked}").get_data(as_text=True)
-    suggestion = re.search(r"<q data-suggestion hidden>([^<]+)</q>", html).group(1)
+    suggestion = re.search(r"<q data-suggestion hidden dir=\"auto\">([^<]+)</q>", html).group(1)
     assert suggestion.startswith("Bài viết này rất hay")
     c.post(f"/review/{unmarked}/approve", data={"csrf_token": csrf(html), "body": suggestion})
     # Reject needs a reason.

@@ -49,7 +49,7 @@ def test_article_filter(ui, resources, sessions) -> None:  # noqa: ANN001, F811
     # Another site's article: not found, and never its comments.
     assert c.get(f"/review?article_id={article_b}").status_code == 404
     html = c.get(f"/review?article_id={article_a}").get_data(as_text=True)
-    assert "Bài: Đường Lê Lợi ngập sau mưa lớn" in html
+    assert "Bài: <bdi>Đường Lê Lợi ngập sau mưa lớn</bdi>" in html
     # The card links to the same article's queue with its pending count.
     card = c.get(f"/review/{a1}").get_data(as_text=True)
     assert f'/review?article_id={article_a}" data-article-queue>' in card
@@ -62,10 +62,11 @@ def test_card_word_diff_of_the_suggestion(ui, resources) -> None:  # noqa: ANN00
     c = app.test_client()
     login(c, "bientap_a")
     html = c.get(f"/review/{cid}").get_data(as_text=True)
-    diff = re.search(r"<p class=\"diff\" lang=\"vi\" data-diff>(.*?)</p>", html, re.S).group(1)
+    diff = re.search(r"<p class=\"diff\" lang=\"vi\" dir=\"auto\" data-diff>(.*?)</p>", html,
+                     re.S).group(1)
     assert "<del>Bai</del><ins>Bài</ins>" in diff
     assert "<del>viet</del><ins>viết</ins>" in diff
-    suggestion = re.search(r"<q data-suggestion hidden>([^<]+)</q>", html).group(1)
+    suggestion = re.search(r"<q data-suggestion hidden dir=\"auto\">([^<]+)</q>", html).group(1)
     # The diff's new side reads exactly as the suggestion the editor receives.
     assert re.sub(r"<del>.*?</del>|</?ins>", "", diff) == suggestion
 

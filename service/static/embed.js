@@ -339,7 +339,7 @@
     maxlength: NAME_MAX });
   const emailInput = el("input", { type: "email", name: "email", autocomplete: "email",
     required: true, inputmode: "email", spellcheck: "false" });
-  const bodyInput = el("textarea", { name: "body", rows: 6, required: true });
+  const bodyInput = el("textarea", { name: "body", rows: 6, required: true, dir: "auto" });
   const counterValue = el("span", { class: "counter-value" });
   const counter = el("p", { class: "counter", id: "vimod-body-counter" }, T.remaining, counterValue);
 
@@ -369,7 +369,7 @@
   const captchaInput = el("input", { type: "text", name: "captcha", required: true,
     autocomplete: "off", autocapitalize: "off", spellcheck: "false", maxlength: 20 });
 
-  const replyName = el("strong");
+  const replyName = el("strong", { dir: "auto" });
   const cancelReplyButton = el("button", { type: "button", class: "link cancel-reply",
     text: T.cancelReply });
   const replyBanner = el("p", { class: "replying", hidden: true }, T.replyingTo, replyName, " ",
@@ -737,14 +737,15 @@
 
   function commentItem(comment, options) {
     const header = el("p", { class: "comment-meta" },
-      el("span", { class: "author", text: comment.author ? comment.author.name : "" }));
+      // dir=auto isolates readers' text: a name cannot reverse the line it is on.
+      el("span", { class: "author", dir: "auto", text: comment.author ? comment.author.name : "" }));
     if (options.inReplyTo) {
       header.append(" ", el("span", { class: "in-reply-to" }, T.inReplyTo,
-        el("span", { class: "author-ref", text: options.inReplyTo })));
+        el("span", { class: "author-ref", dir: "auto", text: options.inReplyTo })));
     }
     header.append(" ", el("time", { datetime: comment.created_at, text: formatTime(comment.created_at) }));
     if (options.pending) header.append(" ", el("span", { class: "badge pending", text: T.pending }));
-    const body = el("p", { class: "comment-body", text: comment.body });
+    const body = el("p", { class: "comment-body", dir: "auto", text: comment.body });
     const article = el("article", { class: "comment", tabindex: "-1" }, header, body);
     if (options.reply) {
       const button = el("button", { type: "button", class: "link reply", text: T.reply,

@@ -399,7 +399,7 @@ def test_import_csv(decided, sessions) -> None:  # noqa: ANN001
                              "rows": 4, "labels": {"clean": 2, "offensive": 1, "spam": 1},
                              "skipped_lines": []}
     html = c.get("/admin/training?source=import").get_data(as_text=True)
-    assert len(listed(html)) == 4 and "Imported from du_lieu.csv" in html
+    assert len(listed(html)) == 4 and "Imported from <bdi>du_lieu.csv</bdi>" in html
     assert "Imported 4 example(s) from du_lieu.csv." in html
     assert 'data-file="du_lieu.csv"' in html                # the imports box
     # imported rows are corrected like decisions

@@ -502,6 +502,9 @@ def test_published_comments_threads_order_paging_and_escaping(
     assert top.locator(".comment-body").first.inner_text() == hostile
     assert top.locator(".author").first.inner_text() == "<b>Kẻ xấu</b>"
     assert form.locator("ol.threads img, ol.threads script, ol.threads b").count() == 0
+    # Readers' names and texts are bidi-isolated: none can reverse the line it is on.
+    assert form.locator("ol.threads :is(.author, .author-ref, .comment-body)").evaluate_all(
+        "els => els.filter(el => el.getAttribute('dir') !== 'auto').length") == 0
     # Time as Vietnamese pages write it, in the reader's time zone.
     with sessions() as s:
         created = s.get(Comment, last).received_at
