@@ -13,6 +13,7 @@ from markupsafe import Markup
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service import db, errors, request_body
+from service.api import openapi
 from service.api.admission import IntakeGate
 from service.api.fast_intake import FastIntake
 from service.api.lookups import Articles, SiteKeys
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> APIFlask:
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     request_body.init_app(app)
+    app.spec_processor(openapi.complete)
     app.security_schemes = {
         "ApiKeyAuth": {"type": "apiKey", "in": "header", "name": "X-Api-Key"}
     }

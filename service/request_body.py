@@ -43,9 +43,14 @@ class Request(FlaskRequest):
 
 
 def _load_json(request: Request, _schema: t.Any) -> t.Any:
-    """The schemas' JSON location (webargs), parsed once per request by the app's rule."""
-    if not core.is_json(request.mimetype) or not request.get_data(cache=True):
-        return core.missing  # no body: the schema names the missing fields
+    """The schemas' JSON location (webargs), parsed once per request by the app's rule:
+    no body at all is no data (the schema names what is missing, or uses its defaults); a
+    body that is not declared JSON is 415, as the intake answers it."""
+    if not request.get_data(cache=True):
+        return core.missing
+    if not core.is_json(request.mimetype):
+        raise APIError(415, "Send JSON with Content-Type: application/json.",
+                       fields={"Content-Type": f"Got {request.mimetype or 'nothing'}."})
     return request.get_json()
 
 

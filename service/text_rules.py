@@ -21,23 +21,32 @@ from __future__ import annotations
 
 import re
 
-_BIDI = "\u202a-\u202e\u2066-\u2069"
-_FORBIDDEN = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff{_BIDI}]")
-_FORBIDDEN_IN_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029{_BIDI}]")
+# Character classes, written with \\u escapes so that the same text is a Python and an
+# ECMAScript (JSON Schema) regular expression: the OpenAPI document states these rules
+# (json_schema_pattern) from the very classes the server uses.
+_BIDI = "\\u202a-\\u202e\\u2066-\\u2069"
+_CONTROL = "\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f"
+_LINE_BREAKS = "\\u0009\\u000a\\u000d\\u2028\\u2029"
+_SURROGATES = "\\ud800-\\udfff"  # (not in the documented patterns: see below)
+_FORBIDDEN = re.compile(f"[{_CONTROL}{_SURROGATES}{_BIDI}]")
+_FORBIDDEN_IN_LINE = re.compile(f"[{_CONTROL}{_LINE_BREAKS}{_SURROGATES}{_BIDI}]")
 BIDI_CONTROLS = frozenset(chr(c) for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 
 # Every format character (Cf, Unicode 14 as in Python 3.11; tests/test_text_rules.py checks
 # it against unicodedata) and the characters that draw nothing: combining grapheme joiner,
 # Hangul fillers, Khmer inherent vowels, Mongolian variation selectors, Braille blank,
 # variation selectors.
-_INVISIBLE = (
-    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e"
-    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U00013438"
-    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
-    "\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180d\u180f\u2800\u3164\ufe00-\ufe0f\uffa0"
-    "\U000e0100-\U000e01ef"
+_INVISIBLE_BMP = (
+    "\\u00ad\\u0600-\\u0605\\u061c\\u06dd\\u070f\\u0890\\u0891\\u08e2\\u180e"
+    "\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u206f\\ufeff\\ufff9-\\ufffb"
+    "\\u034f\\u115f\\u1160\\u17b4\\u17b5\\u180b-\\u180d\\u180f\\u2800\\u3164"
+    "\\ufe00-\\ufe0f\\uffa0"
 )
-_VISIBLE = re.compile(f"[^\\s{_INVISIBLE}]")
+_INVISIBLE_ASTRAL = (
+    "\\U000110bd\\U000110cd\\U00013430-\\U00013438\\U0001bca0-\\U0001bca3"
+    "\\U0001d173-\\U0001d17a\\U000e0001\\U000e0020-\\U000e007f\\U000e0100-\\U000e01ef"
+)
+_VISIBLE = re.compile(f"[^\\s{_INVISIBLE_BMP}{_INVISIBLE_ASTRAL}]")
 
 MAX_ARTICLE_ID = 200
 
@@ -82,3 +91,14 @@ def article_id_problem(value: str) -> str | None:
     if any(segment in ("", ".", "..") for segment in value.split("/")):
         return 'Must not have an empty, "." or ".." part between slashes.'
     return None
+
+
+def json_schema_pattern(*, one_line: bool, visible: bool) -> str:
+    """The rules above as one JSON Schema `pattern` (no lookaround, so that generators such
+    as schemathesis can produce matching text). Written for the Basic Multilingual Plane:
+    ECMAScript's patterns see an emoji as two surrogates, so the surrogate and the few
+    astral invisible characters are left to the text around the pattern."""
+    forbidden = f"{_CONTROL}{_LINE_BREAKS if one_line else ''}{_BIDI}"
+    if not visible:
+        return f"^[^{forbidden}]*$"
+    return f"^[^{forbidden}]*[^{forbidden}\\s{_INVISIBLE_BMP}][^{forbidden}]*$"

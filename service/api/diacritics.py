@@ -8,14 +8,15 @@ from flask import current_app
 from flask_cors import cross_origin
 
 from models.diacritics import check
-from service.api.schemas import MAX_BODY_CEILING, max_chars, no_control_chars
+from service.api.schemas import MAX_BODY_CEILING, max_chars, no_control_chars, text_doc
 from service.limits import client_ip, limiter
 
 bp = APIBlueprint("diacritics", __name__, url_prefix="/api/v1", tag="Diacritics")
 
 
 class DiacriticsIn(Schema):
-    text = fields.String(required=True, validate=[no_control_chars, max_chars(MAX_BODY_CEILING)])
+    text = fields.String(required=True, validate=[no_control_chars, max_chars(MAX_BODY_CEILING)],
+                         metadata=text_doc(MAX_BODY_CEILING, one_line=False, visible=False))
 
 
 class DiacriticsOut(Schema):

@@ -50,6 +50,30 @@ def not_blank(value: str) -> None:
         raise ValidationError("Must not be blank.")
 
 
+# How the rules read in /api/v1/openapi.json (field metadata: documentation only, the
+# validators above decide).
+def text_doc(limit: int | None = None, *, one_line: bool, visible: bool,
+             description: str | None = None) -> dict:
+    doc: dict = {"pattern": text_rules.json_schema_pattern(one_line=one_line, visible=visible)}
+    if visible:
+        doc["minLength"] = 1
+    if limit is not None:
+        doc["maxLength"] = limit
+    rules = ("One line; no" if one_line else "No") + " control characters" + (
+        "" if one_line else " but tab and newline") + " and no bidirectional controls" + (
+        "; at least one visible character" if visible else "") + (
+        f"; at most {limit} characters, counted after NFC normalization" if limit else "") + "."
+    doc["description"] = f"{description} {rules}" if description else rules
+    return doc
+
+
+EMAIL_DOC = {"format": "email", "maxLength": MAX_EMAIL,
+             "description": "An address email-validator accepts (no DNS lookup)."}
+_URL_NOT = "\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069"
+URL_DOC = {"pattern": f"^[hH][tT][tT][pP][sS]?://[^\\s/?#\\[\\]{_URL_NOT}]+([/?#][^{_URL_NOT}]*)?$",
+           "maxLength": MAX_URL, "description": "An http(s) URL, one line."}
+
+
 def article_id(value: str) -> None:
     if problem := text_rules.article_id_problem(value):
         raise ValidationError(problem)
@@ -98,6 +122,14 @@ def canonical_ip(text: str) -> str:
     return str(address)
 
 
+ARTICLE_ID_DOC = {
+    "type": ["string", "integer"], "format": "article-id", "minLength": 1,
+    "maxLength": MAX_ARTICLE_ID,
+    "description": "The site's own id for the article (a string or an integer). Surrounding "
+    "spaces are dropped; printable characters only, and no empty, \".\" or \"..\" part between "
+    "slashes: it travels in the reader API's URL path."}
+
+
 class ExternalId(fields.String):
     """Article ids arrive as strings or integers from CMSs; both are stored as text, in
     canonical form (service.text_rules.canonical_article_id)."""
@@ -122,26 +154,31 @@ class ArticleIn(Schema):
     id = ExternalId(
         required=True,
         validate=[validators.Length(min=1, max=MAX_ARTICLE_ID), article_id],
-        metadata={"description": "The site's own id for the article (string or integer); "
-                  "surrounding spaces are dropped; printable, no empty, \".\" or \"..\" "
-                  "part between slashes (it travels in the reader API's URL path)."},
+        metadata=ARTICLE_ID_DOC,
     )
-    url = fields.String(validate=[http_url, single_line, validators.Length(max=MAX_URL)])
-    title = NFCString(validate=[single_line, max_chars(MAX_TITLE)])
+    url = fields.String(validate=[http_url, single_line, validators.Length(max=MAX_URL)],
+                        metadata=URL_DOC)
+    title = NFCString(validate=[single_line, max_chars(MAX_TITLE)],
+                      metadata=text_doc(MAX_TITLE, one_line=True, visible=False))
 
 
 class AuthorIn(Schema):
-    name = NFCString(required=True, validate=[not_blank, single_line, max_chars(MAX_NAME)])
+    name = NFCString(required=True, validate=[not_blank, single_line, max_chars(MAX_NAME)],
+                     metadata=text_doc(MAX_NAME, one_line=True, visible=True))
     email = fields.String(
-        required=True, validate=[email_address, validators.Length(max=MAX_EMAIL)]
+        required=True, validate=[email_address, validators.Length(max=MAX_EMAIL)],
+        metadata=EMAIL_DOC,
     )
 
 
 class ClientIn(Schema):
-    ip = IPString(metadata={"description": "The reader's IP address (stored in canonical form)."})
+    ip = IPString(metadata={"anyOf": [{"format": "ipv4"}, {"format": "ipv6"}],
+                            "description": "The reader's IPv4 or IPv6 address (without a zone; "
+                            "stored in canonical form)."})
     user_agent = fields.String(
         validate=no_control_chars,
-        metadata={"description": f"The reader's browser; cut to {MAX_USER_AGENT} characters."},
+        metadata=text_doc(one_line=False, visible=False, description=(
+            f"The reader's browser; cut to {MAX_USER_AGENT} characters.")),
     )
 
     @pre_load
@@ -158,8 +195,9 @@ class CommentIn(Schema):
     body = fields.String(
         required=True,
         validate=[not_blank, no_control_chars, max_chars(MAX_BODY_CEILING)],
-        metadata={"description": "The comment; at most the site's max length (default 2000) "
-                  "characters, counted after NFC normalization."},
+        metadata=text_doc(MAX_BODY_CEILING, one_line=False, visible=True, description=(
+            "The comment, stored exactly as sent; at most the site's max_length (default "
+            "2000; the site's own limit answers 422 naming `body`).")),
     )
     # At most what an INTEGER column holds: PostgreSQL refuses a larger parameter (a 500).
     parent_id = fields.Integer(strict=True, allow_none=True,

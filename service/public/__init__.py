@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from apiflask import APIBlueprint
+from apiflask.schemas import FileSchema
 from flask import Response, current_app, g, jsonify, request, url_for
 from flask_limiter.util import get_remote_address
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -27,7 +28,11 @@ from service.public import captcha, reading
 from service.public.schemas import (
     CaptchaOut,
     CaptchaRequest,
+    CommentsPageOut,
+    CountOut,
+    CountsOut,
     CountsQuery,
+    FormSettingsOut,
     ListQuery,
     PublicAccepted,
     PublicCommentIn,
@@ -113,7 +118,8 @@ def _public_limit() -> str:
 
 
 @bp.get("/form")
-@bp.doc(responses={404: "Unknown public key"})
+@bp.output(FormSettingsOut, description="The form's settings (cached 15 s, with an ETag)")
+@bp.doc(responses={304: "Not modified", 404: "Unknown public key"})
 def form_settings() -> Response:
     """What the form needs to know before the reader types: the site's length limit."""
     return _cached_json({"max_length": int(g.site.setting("max_length")),
@@ -166,6 +172,8 @@ def _no_store(body: bytes, mimetype: str) -> Response:
 
 
 @bp.get("/captcha/<challenge_id>.png")
+@bp.output(FileSchema(type="string", format="binary"), content_type="image/png",
+           description="The challenge image")
 @bp.doc(responses={404: "Expired or used"})
 def captcha_image(challenge_id: str) -> Response:
     """The challenge drawn as an image."""
@@ -173,6 +181,8 @@ def captcha_image(challenge_id: str) -> Response:
 
 
 @bp.get("/captcha/<challenge_id>.wav")
+@bp.output(FileSchema(type="string", format="binary"), content_type="audio/wav",
+           description="The challenge spoken")
 @bp.doc(responses={404: "Expired or used"})
 def captcha_audio(challenge_id: str) -> Response:
     """The challenge spoken (digits)."""
@@ -267,7 +277,9 @@ def _cached_json(body: dict[str, Any]) -> Response:
 
 @bp.get("/articles/<path:article_id>/comments")
 @bp.input(ListQuery, location="query", arg_name="query")
-@bp.doc(responses={404: "Unknown public key", 422: "Invalid paging"})
+@bp.output(CommentsPageOut, description="A page of threads (cached 15 s, with an ETag); an "
+           "unknown article has none")
+@bp.doc(responses={304: "Not modified", 404: "Unknown public key", 422: "Invalid paging"})
 def list_comments(article_id: str, query: dict[str, Any]) -> Response:
     """The article's published comments, threads paged, each with its replies."""
     article_id = canonical_article_id(article_id)
@@ -282,7 +294,8 @@ def list_comments(article_id: str, query: dict[str, Any]) -> Response:
 
 
 @bp.get("/articles/<path:article_id>/comments/count")
-@bp.doc(responses={404: "Unknown public key"})
+@bp.output(CountOut, description="The count (cached 15 s, with an ETag)")
+@bp.doc(responses={304: "Not modified", 404: "Unknown public key"})
 def count_comments(article_id: str) -> Response:
     """How many comments of the article are published (replies included)."""
     article_id = canonical_article_id(article_id)
@@ -292,7 +305,8 @@ def count_comments(article_id: str) -> Response:
 
 @bp.get("/counts")
 @bp.input(CountsQuery, location="query", arg_name="query")
-@bp.doc(responses={404: "Unknown public key", 422: "1-100 article ids"})
+@bp.output(CountsOut, description="Counts by article id (cached 15 s, with an ETag)")
+@bp.doc(responses={304: "Not modified", 404: "Unknown public key", 422: "1-100 article ids"})
 def count_many(query: dict[str, Any]) -> Response:
     """Published comment counts of up to 100 articles, for article lists."""
     ids = list(dict.fromkeys(query["article"]))
