@@ -37,6 +37,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
+
 log = logging.getLogger(__name__)
 
 WEB, WORKER, LONG = "web", "worker", "long"
@@ -133,21 +135,18 @@ def set_answer_timeout(seconds: float | None) -> None:
     _answer_timeout.set(seconds)
 
 
-class DatabaseSilent(Exception):  # noqa: N818 - raised as the driver's OperationalError
-    """Marker mixed into the OperationalError raised when the server did not answer."""
+class DatabaseSilent(psycopg.OperationalError):  # noqa: N818 - the driver's error, as SQLAlchemy expects
+    """The database did not answer within its bound (or did not a moment ago)."""
 
 
-def connection_class(bounds: DbBounds):  # noqa: ANN201
+# psycopg's own timeout of a wait (internal, raised by Connection.wait(timeout=) since 3.3;
+# an OperationalError): converted to DatabaseSilent here.
+_WAIT_TIMEOUT = psycopg.errors._WaitTimeout
+
+
+def connection_class(bounds: DbBounds) -> type[psycopg.Connection]:
     """A psycopg Connection class that enforces `bounds` (one per engine: the circuit state
     is the engine's, i.e. the process's)."""
-    import psycopg
-    from psycopg import errors as pg_errors
-
-    wait_timeout = pg_errors._WaitTimeout  # psycopg's own (internal) timeout of a wait
-
-    class Silent(psycopg.OperationalError, DatabaseSilent):
-        pass
-
     class Circuit:
         # monotonic time until which the database is not asked (after a silence)
         open_until = 0.0
@@ -155,7 +154,7 @@ def connection_class(bounds: DbBounds):  # noqa: ANN201
         @classmethod
         def check(cls) -> None:
             if bounds.backoff and time.monotonic() < cls.open_until:
-                raise Silent("the database did not answer a moment ago; not asking again "
+                raise DatabaseSilent("the database did not answer a moment ago; not asking again "
                              f"for up to {bounds.backoff:g} s")
 
         @classmethod
@@ -174,13 +173,13 @@ def connection_class(bounds: DbBounds):  # noqa: ANN201
                 return super().connect(*args, **kwargs)
             except psycopg.errors.ConnectionTimeout as exc:
                 Circuit.trip("connect")
-                raise Silent(f"no connection within {bounds.connect_timeout:g} s") from exc
+                raise DatabaseSilent(f"no connection within {bounds.connect_timeout:g} s") from exc
 
         def wait(self, gen, interval: float = 0.1, timeout: float | None = None):  # noqa: ANN001, ANN201
             if Circuit.open_until and bounds.backoff:
                 try:
                     Circuit.check()
-                except Silent:
+                except DatabaseSilent:
                     gen.close()
                     _abort(self)
                     raise
@@ -190,10 +189,10 @@ def connection_class(bounds: DbBounds):  # noqa: ANN201
                 timeout = limit or None
             try:
                 return super().wait(gen, interval=interval, timeout=timeout)
-            except wait_timeout as exc:
+            except _WAIT_TIMEOUT as exc:
                 Circuit.trip("answer")
                 _abort(self)
-                raise Silent(f"no answer from the database within {timeout:g} s") from exc
+                raise DatabaseSilent(f"no answer from the database within {timeout:g} s") from exc
 
     return BoundedConnection
 
