@@ -59,6 +59,6 @@ REDIS = OutageLog(
     "back; rate limits are not applied meanwhile; the reader form's CAPTCHA answers 503",
     "comments stored but left for the sweep")
 DATABASE = OutageLog(
-    logging.getLogger("vimod.database"), "The database",
+    logging.getLogger("vimod.database"), "Database",
     "requests that need it are answered 503 with Retry-After",
     "requests answered 503")

@@ -263,7 +263,7 @@ def test_a_worker_puts_a_batch_off_when_the_database_goes_silent(
                              headers=headers(key))
         assert during.status_code == 202  # the intake's own database is not partitioned
         deadline = time.monotonic() + HANG_SECONDS
-        while "The database unavailable" not in processes.log(worker):
+        while "Database unavailable" not in processes.log(worker):
             assert time.monotonic() < deadline, "the worker hangs on the silent database:\n" + \
                 processes.log(worker)[-3000:]
             time.sleep(0.3)
@@ -271,7 +271,7 @@ def test_a_worker_puts_a_batch_off_when_the_database_goes_silent(
 
         db_proxy.resume()
         wait_for_status(sessions, during.json["id"], "pending", timeout=60)
-        assert "The database available again" in processes.log(worker)
+        assert "Database available again" in processes.log(worker)
     finally:
         db_proxy.resume()
         processes.stop()

@@ -236,7 +236,7 @@ RETRY_ATTEMPTS = 5
 
 # Once per outage, then a count (service/outages.py), not a traceback per batch.
 _DB_OUTAGE = outages.OutageLog(
-    log, "The database", "batches are queued again with growing delays; the sweep recovers "
+    log, "Database", "batches are queued again with growing delays; the sweep recovers "
     "what is left once it answers", "comments whose analysis was put off")
 _REDIS_OUTAGE = outages.OutageLog(
     log, "Redis", "batches are queued again with growing delays; the sweep recovers what is "
