@@ -1,4 +1,4 @@
-# One image for web, worker and beat (the command differs; see docker-compose.yml).
+# One image for web and workers (the command differs; see docker-compose.yml).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \

@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> APIFlask:
         REMEMBER_COOKIE_HTTPONLY=True,
         WTF_CSRF_TIME_LIMIT=None,  # a moderator's tab may stay open all shift
         REVIEW_POLL_SECONDS=15,  # how often an open queue asks for new arrivals
+        SWEEP_INTERVAL=settings.sweep_interval_seconds,  # /readyz: when a sweep is late
     )
     app.config.update(config)
     # Inside ProxyFix: the fast path sees the reader's address as the view does.

@@ -24,7 +24,7 @@ def main() -> None:
 
 @main.command()
 def dev() -> None:
-    """Run everything on one machine: migrations, web, worker, beat (and Redis if
+    """Run everything on one machine: migrations, web, workers (and Redis if
     REDIS_URL is unset). Ctrl-C stops it all."""
     from service.devserver import run_dev
 

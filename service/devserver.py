@@ -76,6 +76,7 @@ def run_dev() -> int:
     py = sys.executable
     commands = {
         "web": [py, "-m", "gunicorn", "-c", "python:service.gunicorn_conf", "service.wsgi:app"],
+        # Every worker also keeps the sweeps' clock (workers/sweeps.py): no beat process.
         "worker": [
             py, "-m", "celery", "-A", "workers.celery_app", "worker",
             "-Q", "moderation,maintenance", "--concurrency", "2", "--loglevel", "INFO",
@@ -94,10 +95,6 @@ def run_dev() -> int:
             py, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", "training",
             "--concurrency", "1", "--prefetch-multiplier", "1", "--max-tasks-per-child", "1",
             "--loglevel", "INFO", "--hostname", "vimod-trainer@%h",
-        ],
-        "beat": [
-            py, "-m", "celery", "-A", "workers.celery_app", "beat", "--loglevel", "INFO",
-            "--schedule", str(settings.instance / "celerybeat-schedule"),
         ],
     }
     children: dict[str, subprocess.Popen] = {}

@@ -10,9 +10,12 @@ from flask import request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import escape
+from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
+from service import outages
 from service.metrics import COMMENTS_REFUSED
 
 log = logging.getLogger(__name__)
@@ -71,6 +74,9 @@ def flatten_messages(messages: object, prefix: str = "") -> dict[str, str]:
 # intake's fast path, service/api/fast_intake.py).
 DB_UNAVAILABLE = {"error": {"code": "unavailable", "fields": {},
                             "message": "The database is unavailable; retry shortly."}}
+RETRY_AFTER_SECONDS = "5"
+REDIS_UNAVAILABLE = {"error": {"code": "unavailable", "fields": {},
+                               "message": "A service vimod needs is unavailable; retry shortly."}}
 
 
 def _payload(status: int, code: str, message: str, fields: dict[str, str]) -> dict:
@@ -152,15 +158,29 @@ def init_app(app: APIFlask) -> None:
 
     @app.errorhandler(OperationalError)
     def _db_unavailable(exc: OperationalError):  # noqa: ANN202
-        log.error("database unavailable: %s", exc)
+        # Once per outage, then a count (service/outages.py): not a line per request.
+        outages.DATABASE.failed(exc.orig if exc.orig is not None else exc)
+        return _unavailable(DB_UNAVAILABLE)
+
+    @app.errorhandler(PoolTimeout)
+    def _no_free_connection(exc: PoolTimeout):  # noqa: ANN202
+        # Every pooled connection busy for VIMOD_DB_POOL_TIMEOUT: as good as unavailable.
+        outages.DATABASE.failed(exc)
+        return _unavailable(DB_UNAVAILABLE)
+
+    @app.errorhandler(RedisError)
+    def _redis_unavailable(exc: RedisError):  # noqa: ANN202
+        # What cannot work without Redis (a CAPTCHA's answer lives there) answers 503;
+        # the intake's comments are stored without it (service/queueing.py).
+        outages.REDIS.failed(exc, count=False)
+        return _unavailable(REDIS_UNAVAILABLE)
+
+    def _unavailable(body: dict):  # noqa: ANN202
         _count_refusal(503, "unavailable")
+        headers = {"Retry-After": RETRY_AFTER_SECONDS}
         if _wants_html():
-            return _html_error(503, _HTML_MESSAGES[503]), 503, {"Retry-After": "5"}
-        return (
-            DB_UNAVAILABLE,
-            503,
-            {"Retry-After": "5"},
-        )
+            return _html_error(503, _HTML_MESSAGES[503]), 503, headers
+        return body, 503, headers
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # noqa: ANN202

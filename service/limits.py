@@ -3,11 +3,15 @@ counts its per-IP and per-site limits in its one Redis round trip (service/api/a
 
 from __future__ import annotations
 
+import logging
+
 from flask import request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from marshmallow import ValidationError
+from redis.exceptions import RedisError
 
+from service import outages
 from service.api.schemas import canonical_ip
 
 limiter = Limiter(
@@ -19,6 +23,23 @@ limiter = Limiter(
     # Redis trouble must not turn comments away: allow and log instead.
     swallow_errors=True,
 )
+
+
+class _RedisOutageOnce(logging.Filter):
+    """Flask-Limiter logs a traceback for every request it lets through while Redis is
+    unavailable; the outage is logged once instead (service/outages.py)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        while exc is not None and not isinstance(exc, RedisError):
+            exc = exc.__cause__ or exc.__context__
+        if exc is None:
+            return True
+        outages.REDIS.failed(exc, count=False)
+        return False
+
+
+logging.getLogger("flask-limiter").addFilter(_RedisOutageOnce())
 
 
 @limiter.request_filter

@@ -37,10 +37,12 @@ INTAKE_LATENCY = Histogram(
 class _LiveCollector:
     """Gauges read at scrape time, so every gunicorn worker reports the same truth."""
 
-    def __init__(self, redis_client, queues: list[str], count_received) -> None:  # noqa: ANN001
+    def __init__(self, redis_client, queues: list[str], count_received,  # noqa: ANN001
+                 sweep_ages) -> None:  # noqa: ANN001
         self.redis = redis_client
         self.queues = queues
         self.count_received = count_received
+        self.sweep_ages = sweep_ages
 
     def collect(self):  # noqa: ANN201
         depth = GaugeMetricFamily(
@@ -63,9 +65,20 @@ class _LiveCollector:
         with contextlib.suppress(Exception):
             received.add_metric([], float(self.count_received()))
         yield received
+        # Alert on this (README, "Faults: what vimod promises"): no sweep means comments
+        # whose message was lost wait in `received` until one runs again.
+        sweep_age = GaugeMetricFamily(
+            "vimod_sweep_age_seconds", "Seconds since the sweep last finished", labels=["sweep"]
+        )
+        with contextlib.suppress(Exception):
+            for name, age in self.sweep_ages().items():
+                if age is not None:
+                    sweep_age.add_metric([name], age)
+        yield sweep_age
 
 
-def render(redis_client, queues: list[str], count_received) -> tuple[bytes, str]:  # noqa: ANN001
+def render(redis_client, queues: list[str], count_received,  # noqa: ANN001
+           sweep_ages) -> tuple[bytes, str]:  # noqa: ANN001
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.MultiProcessCollector(registry)
@@ -74,5 +87,5 @@ def render(redis_client, queues: list[str], count_received) -> tuple[bytes, str]
 
         registry = REGISTRY
     live = CollectorRegistry()
-    live.register(_LiveCollector(redis_client, queues, count_received))
+    live.register(_LiveCollector(redis_client, queues, count_received, sweep_ages))
     return generate_latest(registry) + generate_latest(live), CONTENT_TYPE_LATEST

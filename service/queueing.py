@@ -7,11 +7,14 @@ import json
 import logging
 import os
 import socket
+import time
 import uuid
 
 from celery import Celery
 from redis import Redis
 from redis.commands.core import Script
+
+from service import outages
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +66,14 @@ _NO_CALLBACKS = {"callbacks": None, "errbacks": None, "chain": None, "chord": No
 
 
 def task_message(task: str, args: list, queue: str, *, task_id: str | None = None,
-                 delivery_tag: str | None = None, origin: str | None = None) -> bytes:
+                 delivery_tag: str | None = None, origin: str | None = None,
+                 expires: str | None = None) -> bytes:
     """A task message exactly as `Celery.send_task` puts it on a Redis list: Celery's
     message protocol 2 (docs.celeryq.dev, "Message Protocol") in kombu's Redis envelope.
     Built here because send_task costs ~0.8 ms per comment (kombu makes a new Redis client
     per publish) against ~0.15 ms for this and one LPUSH; tests/test_queueing.py compares
-    the two field by field against the installed Celery, and a real worker consumes it."""
+    the two field by field against the installed Celery, and a real worker consumes it.
+    `expires`: an ISO 8601 time after which a worker discards the message unrun."""
     task_id = task_id or str(uuid.uuid4())
     body = json.dumps([args, {}, _NO_CALLBACKS]).encode()
     return json.dumps({
@@ -77,7 +82,7 @@ def task_message(task: str, args: list, queue: str, *, task_id: str | None = Non
         "content-type": "application/json",
         "headers": {
             "lang": "py", "task": task, "id": task_id, "shadow": None, "eta": None,
-            "expires": None, "group": None, "group_index": None, "retries": 0,
+            "expires": expires, "group": None, "group_index": None, "retries": 0,
             "timelimit": [None, None], "root_id": task_id, "parent_id": None,
             "argsrepr": repr(args or ()), "kwargsrepr": "{}", "origin": origin or _origin(),
             "ignore_result": False, "replaced_task_nesting": 0, "stamped_headers": None,
@@ -148,9 +153,12 @@ def enqueue_comment(redis: Redis, comment_id: int) -> bool:
         script(keys=[RECEIVED_KEY, QUEUE_MODERATION],
                args=[comment_id, RECEIVED_BATCH, str(uuid.uuid4()), str(uuid.uuid4()),
                      _origin()], client=redis)
-    except Exception:  # noqa: BLE001 - any broker failure: the sweep will re-enqueue
-        log.warning("could not enqueue comment %s; the sweep will retry", comment_id, exc_info=True)
+    except Exception as exc:  # noqa: BLE001 - any broker failure: the sweep will re-enqueue
+        # Once per outage, then a count a minute (service/outages.py): under load a line
+        # per comment buried the log.
+        outages.REDIS.failed(exc)
         return False
+    outages.REDIS.ok()
     return True
 
 
@@ -174,8 +182,31 @@ def enqueue_webhooks(producer: Celery, delivery_ids: list[int],
         for delivery_id in delivery_ids:
             producer.send_task(TASK_DELIVER_WEBHOOK, args=[delivery_id], queue=QUEUE_WEBHOOKS,
                                countdown=countdown, retry=False)
-    except Exception:  # noqa: BLE001 - any broker failure: the sweep will re-enqueue
-        log.warning("could not enqueue webhook deliveries %s; the sweep will retry",
-                    delivery_ids, exc_info=True)
+    except Exception as exc:  # noqa: BLE001 - any broker failure: the sweep will re-enqueue
+        outages.REDIS.failed(exc, count=False)
         return False
     return True
+
+
+# The sweeps (workers/sweeps.py schedules them; workers/tasks.py and workers/webhooks.py run
+# them): each records when it last finished here (Unix time), for /readyz and /metrics.
+SWEEPS = {"received": (TASK_SWEEP_RECEIVED, QUEUE_MAINTENANCE),
+          "webhooks": (TASK_SWEEP_WEBHOOKS, QUEUE_WEBHOOKS)}
+SWEEP_LAST_KEY = "vimod:sweep:last:{}"
+
+
+def record_sweep(redis: Redis, name: str) -> None:
+    """The sweep `name` has just run (Redis trouble: not recorded, so it shows as late)."""
+    try:
+        redis.set(SWEEP_LAST_KEY.format(name), f"{time.time():.3f}")
+    except Exception as exc:  # noqa: BLE001
+        outages.REDIS.failed(exc, count=False)
+
+
+def sweep_ages(redis: Redis) -> dict[str, float | None]:
+    """Seconds since each sweep last ran (None: never, as far as Redis knows); raises the
+    client's error if Redis does not answer."""
+    values = redis.mget([SWEEP_LAST_KEY.format(name) for name in SWEEPS])
+    now = time.time()
+    return {name: None if raw is None else max(0.0, now - float(raw))
+            for name, raw in zip(SWEEPS, values, strict=True)}

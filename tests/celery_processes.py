@@ -1,6 +1,6 @@
-"""Real Celery worker and beat processes for the end-to-end tests, on the test's Redis and
-database, each logging to a file in the instance folder and stopped (its whole process
-group) when the test ends."""
+"""Real Celery worker processes for the end-to-end tests, on the test's Redis and database,
+each logging to a file in the instance folder and stopped (its whole process group) when the
+test ends. (There is no beat: every worker keeps the sweeps' clock, workers/sweeps.py.)"""
 
 from __future__ import annotations
 
@@ -53,11 +53,14 @@ class CeleryProcesses:
         return self._run("worker", ["-Q", queues, "--hostname",
                                     f"test-{len(self.procs)}@%h", *args])
 
-    def beat(self) -> subprocess.Popen:
-        return self._run("beat", ["--schedule", str(self.settings.instance / "beat-schedule")])
-
     def start(self, kind: str, queues: str = "moderation,maintenance") -> subprocess.Popen:
-        return self.worker(queues) if kind == "worker" else self.beat()
+        assert kind == "worker", "workers are the only Celery processes (no beat)"
+        return self.worker(queues)
+
+    def log(self, proc: subprocess.Popen) -> str:
+        """What `proc` has logged so far."""
+        path = self.settings.instance / f"worker-{self.procs.index(proc)}.log"
+        return path.read_text(errors="replace")
 
     def stop(self) -> None:
         for proc in self.procs:

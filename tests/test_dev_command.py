@@ -1,4 +1,4 @@
-"""`vimod dev` as a user runs it: embedded Redis, migrations, web + worker + beat; a comment
+"""`vimod dev` as a user runs it: embedded Redis, migrations, web + workers; a comment
 posted with the printed key reaches `pending`; Ctrl-C stops every child."""
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def test_vimod_dev_runs_the_whole_loop(tmp_path: Path) -> None:
             proc.kill()
             raise
     assert code == 0, log_path.read_text(errors="replace")
-    # Every child (gunicorn, worker, beat, redis) is gone: the port is free again.
+    # Every child (gunicorn, workers, redis) is gone: the port is free again.
     with pytest.raises(OSError):
         urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
     # A second start finds the existing site and prints no new secrets.

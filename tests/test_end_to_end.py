@@ -1,5 +1,5 @@
-"""End to end with real processes: a Celery worker (and beat) started as subprocesses,
-talking to the same Redis and database as the intake."""
+"""End to end with real processes: Celery workers started as subprocesses (each keeping the
+sweeps' clock), talking to the same Redis and database as the intake."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def start(settings) -> Iterator[Callable[[str], subprocess.Popen]]:  # noqa: ANN001
-    """start("worker") or start("beat"): real processes, stopped when the test ends."""
+    """start("worker"): a real worker process, stopped when the test ends."""
     processes = CeleryProcesses(settings)
     yield processes.start
     processes.stop()
@@ -63,15 +63,14 @@ def test_worker_moves_comments_to_pending(client, site, sessions, start) -> None
 def test_lost_message_is_recovered_by_the_sweep(
     client, site, sessions, start, redis_client  # noqa: ANN001
 ) -> None:
-    """Redis loses the message (flushed before any worker ran): beat's sweep re-enqueues
-    the comment from the database and a worker finishes it."""
+    """Redis loses the message (flushed before any worker ran): the sweep re-enqueues the
+    comment from the database and a worker finishes it."""
     _, key = site
     r = client.post("/api/v1/comments", json=VALID, headers=headers(key))
     cid = r.json["id"]
     redis_client.flushdb()
     time.sleep(1.2)  # older than VIMOD_SWEEP_AFTER=1
     start("worker")
-    start("beat")
     comment = wait_for_status(sessions, cid, "pending")
     assert comment.enqueue_count >= 2
 
@@ -87,6 +86,5 @@ def test_killed_worker_loses_nothing(client, site, sessions, start) -> None:  # 
     os.killpg(victim.pid, signal.SIGKILL)
     victim.wait()
     start("worker")
-    start("beat")
     for cid in ids:
         wait_for_status(sessions, cid, "pending")

@@ -1,6 +1,6 @@
-"""Webhooks end to end with real processes: Celery workers (queue `webhooks`) and beat started
-as subprocesses, the test's Redis and database, and a real HTTP receiver that checks every
-signature with the snippet of docs/webhooks.md."""
+"""Webhooks end to end with real processes: Celery workers (queue `webhooks`; each keeps the
+sweeps' clock) started as subprocesses, the test's Redis and database, and a real HTTP
+receiver that checks every signature with the snippet of docs/webhooks.md."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ BACKOFF = 0.4
 
 @pytest.fixture
 def start(settings) -> Iterator[Callable[..., subprocess.Popen]]:  # noqa: ANN001
-    """Start `celery worker -Q <queues>` or `celery beat` with a tiny webhook backoff."""
+    """Start `celery worker -Q <queues>` with a tiny webhook backoff."""
     processes = CeleryProcesses(
         settings, VIMOD_WEBHOOK_BACKOFF_SECONDS=str(BACKOFF), VIMOD_WEBHOOK_MAX_ATTEMPTS="5",
         VIMOD_WEBHOOK_SWEEP_AFTER="1", VIMOD_WEBHOOK_TIMEOUT_SECONDS="5")
@@ -57,8 +57,7 @@ def test_receiver_failing_twice_gets_the_event_once(ui, resources, sessions,  # 
         r = moderator.post(f"/review/{cid}/approve",
                            data={"csrf_token": _card_token(moderator, cid)})
         assert r.status_code == 302
-        start("worker")
-        start("beat")  # its sweep must not send a delivered event again
+        start("worker")  # its sweep (every second) must not send a delivered event again
         rx.wait_for(lambda x: len(x.accepted()) == 1)
         time.sleep(8 * BACKOFF + 2)  # room for any wrong repeat (retry or sweep) to show up
         with rx.lock:
@@ -89,13 +88,12 @@ def test_automatic_decisions_and_lost_messages_are_delivered(client, site, sessi
         set_settings(sessions, site_id, webhook_url=rx.url, webhook_secret=SECRET,
                      premoderation=False)
         start("worker", "moderation,maintenance,webhooks")
-        start("beat")
         auto = client.post("/api/v1/comments", headers=headers(key), json=payload(
             body="Bài viết rất hay, cảm ơn tác giả nhiều")).json["id"]
         wait_for_status(sessions, auto, CommentStatus.auto_approved)
         rx.wait_for(lambda x: len(x.accepted()) == 1)
         # A decision whose message never reaches the broker (made outside a web request:
-        # nothing is queued): the beat sweep finds the overdue row and a worker sends it.
+        # nothing is queued): the webhook sweep finds the overdue row and a worker sends it.
         held = client.post("/api/v1/comments", headers=headers(key), json=payload(
             body="Vay tiền nhanh, ib zalo 0912 345 678")).json["id"]
         wait_for_status(sessions, held, CommentStatus.pending)

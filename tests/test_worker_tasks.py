@@ -213,7 +213,17 @@ def test_a_transient_failure_queues_the_taken_ids_again(resources, client, site,
     assert [m["headers"]["task"] for m in queued] == [TASK_PROCESS_COMMENT] * 3
     assert [m["headers"]["argsrepr"] for m in queued] == [f"[{cid}]" for cid in ids]
     assert all(m["headers"]["eta"] for m in queued)  # a little later, not at once
+    assert {m["headers"]["kwargsrepr"] for m in queued} == {"{'attempt': 1}"}
     assert redis_client.llen(RECEIVED_KEY) == 0
+
+
+def test_a_batch_put_off_again_and_again_is_left_to_the_sweep() -> None:
+    """Retries back off (5 s, doubling) and stop after a few: a long outage leaves the
+    comments in `received`, where the sweep finds them once the database is back."""
+    from workers.tasks import RETRY_ATTEMPTS, retry_delay
+
+    delays = [retry_delay(attempt) for attempt in range(1, RETRY_ATTEMPTS + 2)]
+    assert delays == [5.0, 10.0, 20.0, 40.0, 80.0, None]
 
 
 def test_sweep_rings_for_ids_left_without_a_doorbell(resources, client, site,  # noqa: ANN001

@@ -1,9 +1,14 @@
-"""The Celery application: broker and result settings, queues, and the beat schedule."""
+"""The Celery application: broker and result settings, queues, and the sweeps' clock (every
+worker keeps it: workers/sweeps.py; there is no beat process)."""
 
 from __future__ import annotations
 
+import os
+import socket
+
+import redis
 from celery import Celery
-from celery.signals import worker_init
+from celery.signals import worker_init, worker_ready, worker_shutdown
 from kombu import Queue
 
 from service.config import Settings
@@ -14,7 +19,6 @@ from service.queueing import (
     QUEUE_WEBHOOKS,
     TASK_DELIVER_WEBHOOK,
     TASK_RETRAIN,
-    TASK_SWEEP_RECEIVED,
     TASK_SWEEP_WEBHOOKS,
     broker_options,
 )
@@ -42,21 +46,6 @@ def make_celery(settings: Settings | None = None) -> Celery:
         worker_prefetch_multiplier=256,
         task_ignore_result=True,
         worker_hijack_root_logger=False,
-        beat_schedule={
-            "sweep-received": {
-                "task": TASK_SWEEP_RECEIVED,
-                "schedule": float(settings.sweep_interval_seconds),
-                "options": {"queue": QUEUE_MAINTENANCE, "expires": settings.sweep_interval_seconds},
-            },
-            # Deliveries whose message was lost: on the webhooks queue, so whichever worker
-            # sends webhooks also sweeps them.
-            "sweep-webhooks": {
-                "task": TASK_SWEEP_WEBHOOKS,
-                "schedule": float(settings.sweep_interval_seconds),
-                "options": {"queue": QUEUE_WEBHOOKS, "expires": settings.sweep_interval_seconds},
-            },
-        },
-        beat_schedule_filename=str(settings.instance / "celerybeat-schedule"),
     )
     app.conf.vimod_settings = settings
     return app
@@ -79,3 +68,26 @@ def _warm_models(sender=None, **_kwargs) -> None:  # noqa: ANN001, ANN003
 
     get_model()
     load_active()
+
+
+_clock = None
+
+
+@worker_ready.connect
+def _start_sweep_clock(sender=None, **_kwargs) -> None:  # noqa: ANN001, ANN003
+    # In the worker's main process (after the pool has forked), so every worker, whatever
+    # its queues, can queue the sweeps; a Redis key makes it one worker per interval.
+    from workers.sweeps import SweepClock
+
+    global _clock
+    settings = celery.conf.vimod_settings
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=2,
+                                  socket_connect_timeout=2)
+    name = f"{getattr(sender, 'hostname', None) or socket.gethostname()}:{os.getpid()}"
+    _clock = SweepClock(client, settings.sweep_interval_seconds, name).start()
+
+
+@worker_shutdown.connect
+def _stop_sweep_clock(**_kwargs) -> None:  # noqa: ANN003
+    if _clock is not None:
+        _clock.stop()

@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from service import webhooks
+from service import outages, webhooks
 from service.queueing import (
     QUEUE_MODERATION,
     RECEIVED_BATCH,
@@ -25,6 +25,7 @@ from service.queueing import (
     TASK_PROCESS_RECEIVED,
     TASK_SWEEP_RECEIVED,
     enqueue_webhooks,
+    record_sweep,
     ring_doorbell,
 )
 from service.storage import (
@@ -35,6 +36,7 @@ from service.storage import (
     make_engine,
     make_session_factory,
 )
+from service.storage.bounds import WORKER
 from service.storage.tables import utcnow
 from workers.pipeline import CommentContext
 from workers.pipeline.context import Outcome
@@ -53,7 +55,10 @@ BATCH_WAIT_SECONDS = 0.05
 def _sessions() -> sessionmaker[Session]:
     from workers.celery_app import celery
 
-    return make_session_factory(make_engine(celery.conf.vimod_settings.database_url))
+    # The worker's bounds (VIMOD_DB_WORKER_TIMEOUT): a silent database fails a batch, which
+    # is re-queued, instead of holding the process for ever.
+    return make_session_factory(make_engine(celery.conf.vimod_settings.database_url,
+                                            role=WORKER))
 
 
 @cache
@@ -204,9 +209,10 @@ def process_comment_now(resources: Resources, comment_id: int) -> str | None:
     acks_late=True,
 )
 def process_comment(requests) -> None:  # noqa: ANN001
-    """Messages carry one comment id each (the sweep's, and retries'); the worker analyses
-    them in micro-batches."""
-    _analyse_batch([int(r.args[0]) for r in requests])
+    """Messages carry one comment id each (the sweep's, and retries', which count their
+    attempts in `attempt`); the worker analyses them in micro-batches."""
+    attempt = max((int((r.kwargs or {}).get("attempt", 0)) for r in requests), default=0)
+    _analyse_batch([int(r.args[0]) for r in requests], attempt)
 
 
 @shared_task(name=TASK_PROCESS_RECEIVED, acks_late=True)
@@ -222,19 +228,53 @@ def process_received() -> int:
     return len(ids)
 
 
-def _analyse_batch(ids: list[int]) -> None:
+# A batch the database (or Redis) failed is queued again after RETRY_SECONDS, then twice as
+# long each time; after RETRY_ATTEMPTS the comments are left to the sweep, which finds them
+# still `received` once the database answers again.
+RETRY_SECONDS = 5.0
+RETRY_ATTEMPTS = 5
+
+# Once per outage, then a count (service/outages.py), not a traceback per batch.
+_DB_OUTAGE = outages.OutageLog(
+    log, "Database", "batches are queued again with growing delays; the sweep recovers "
+    "what is left once it answers", "comments whose analysis was put off")
+_REDIS_OUTAGE = outages.OutageLog(
+    log, "Redis", "batches are queued again with growing delays; the sweep recovers what is "
+    "left", "comments whose analysis was put off")
+
+
+def retry_delay(attempt: int) -> float | None:
+    """Seconds before the `attempt`-th retry (1, 2, …) of a failed batch; None: no more
+    retries, the sweep takes over."""
+    if attempt > RETRY_ATTEMPTS:
+        return None
+    return RETRY_SECONDS * 2 ** (attempt - 1)
+
+
+def _analyse_batch(ids: list[int], attempt: int = 0) -> None:
     started = time.perf_counter()
     try:
         process_comments_now(_resources(), ids, send_webhooks=_send_webhooks)
         log.debug("analysed a batch of %d in %.0f ms", len(ids),
                   (time.perf_counter() - started) * 1000)
-    except TRANSIENT:
+    except TRANSIENT as exc:
+        outage = _REDIS_OUTAGE if isinstance(exc, redis_lib.RedisError) else _DB_OUTAGE
+        outage.failed(exc, count=True)
         # Their message is acknowledged (or their ids taken from the list) when the task
-        # returns: queue them again one by one, a little later. (Should even that fail, the
+        # returns: queue them again one by one, later each time. (Should even that fail, the
         # sweep finds them still `received`.)
-        log.warning("transient failure on %d comments; re-queued", len(ids), exc_info=True)
-        for comment_id in ids:
-            process_comment.apply_async(args=[comment_id], queue=QUEUE_MODERATION, countdown=5)
+        delay = retry_delay(attempt + 1)
+        if delay is None:
+            log.warning("%d comments left to the sweep after %d attempts", len(ids), attempt)
+            return
+        try:
+            for comment_id in ids:
+                process_comment.apply_async(args=[comment_id], kwargs={"attempt": attempt + 1},
+                                            queue=QUEUE_MODERATION, countdown=delay, retry=False)
+        except Exception as queue_exc:  # noqa: BLE001 - the broker too: the sweep has them
+            _REDIS_OUTAGE.failed(queue_exc, count=False)
+        return
+    _DB_OUTAGE.ok()
 
 
 def find_stuck(session: Session, older_than: timedelta, limit: int = SWEEP_BATCH) -> list[int]:
@@ -273,4 +313,5 @@ def sweep_received() -> int:
     r = _resources().redis
     if r is not None and r.llen(RECEIVED_KEY):
         ring_doorbell(r)
+    record_sweep(r, "received")
     return len(ids)

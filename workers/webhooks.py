@@ -23,7 +23,12 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import Settings
-from service.queueing import TASK_DELIVER_WEBHOOK, TASK_SWEEP_WEBHOOKS, enqueue_webhooks
+from service.queueing import (
+    TASK_DELIVER_WEBHOOK,
+    TASK_SWEEP_WEBHOOKS,
+    enqueue_webhooks,
+    record_sweep,
+)
 from service.storage import WebhookAttempt, WebhookDelivery
 from service.storage.tables import utcnow
 from service.webhook_signing import encode_body, signed_headers
@@ -257,7 +262,7 @@ def sweep_webhooks() -> int:
     """Re-queue pending deliveries well past their due time (a lost message, a broker outage
     when they were written, a worker killed mid-attempt). Their due time becomes now, so the
     next sweep leaves them alone while the message is on its way."""
-    from workers.tasks import _sessions
+    from workers.tasks import _resources, _sessions
 
     older_than = timedelta(seconds=_settings().webhook_sweep_after_seconds)
     with _sessions()() as session:
@@ -265,6 +270,7 @@ def sweep_webhooks() -> int:
             log.info("webhook sweep deleted %d finished deliveries", pruned)
         ids = find_overdue(session, older_than)
         if not ids:
+            record_sweep(_resources().redis, "webhooks")
             return 0
         session.execute(
             update(WebhookDelivery)
@@ -276,4 +282,5 @@ def sweep_webhooks() -> int:
         session.commit()
     enqueue_webhooks(_producer(), ids)
     log.info("webhook sweep re-queued %d deliveries", len(ids))
+    record_sweep(_resources().redis, "webhooks")
     return len(ids)

@@ -11,18 +11,15 @@ is full."""
 
 from __future__ import annotations
 
-import logging
-import time
 from dataclasses import dataclass
 
 from limits import RateLimitItem, parse_many
 from redis import Redis
 from redis.exceptions import RedisError
 
+from service import outages
 from service.api.lookups import SITES_GENERATION_KEY
 from service.security import hash_api_key
-
-log = logging.getLogger(__name__)
 
 KEY_PREFIX = "vimod-limits/intake"
 # Where the intake's fast path (service/api/fast_intake.py) leaves the admission it read, so
@@ -68,7 +65,6 @@ class IntakeGate:
     def __init__(self, redis: Redis) -> None:
         self._script = redis.register_script(_SCRIPT)
         self._parsed: dict[str, list[RateLimitItem]] = {}
-        self._last_warning = 0.0
 
     def _items(self, spec: str) -> list[RateLimitItem]:
         items = self._parsed.get(spec)
@@ -88,12 +84,10 @@ class IntakeGate:
                 args += (item.amount, item.get_expiry())
         try:
             generation, retry_ms = self._script(keys=keys, args=args)
-        except RedisError:
-            now = time.monotonic()
-            if now - self._last_warning > 10:  # one line per 10 s, not one per comment
-                self._last_warning = now
-                log.warning("Redis unreachable: intake admitted without rate limits",
-                            exc_info=True)
+        except RedisError as exc:
+            # Logged once per outage (service/outages.py); the comment itself is counted
+            # when it cannot be queued.
+            outages.REDIS.failed(exc, count=False)
             return Admission(None)
         retry = None if retry_ms <= 0 else max(1, -(-int(retry_ms) // 1000))
         return Admission(generation, retry)

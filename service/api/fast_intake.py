@@ -27,15 +27,16 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Flask
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.wsgi import get_host
 
-from service import json_body
+from service import json_body, outages
 from service.api.admission import ADMISSION_KEY, Admission, site_scope
 from service.api.fast_load import load_common
 from service.api.intake import COMMENT_COLUMNS, comment_row
 from service.api.lookups import SiteInfo
 from service.api.schemas import nfc_length
-from service.errors import DB_UNAVAILABLE
+from service.errors import DB_UNAVAILABLE, RETRY_AFTER_SECONDS
 from service.metrics import (
     COMMENTS_ACCEPTED,
     COMMENTS_REFUSED,
@@ -156,13 +157,17 @@ class FastIntake:
             # the article up again.
             extensions["vimod.articles"].forget(site.id, payload["article"]["id"])
             return None
-        except dbapi.OperationalError as exc:
-            log.error("database unavailable: %s", exc)
+        except (dbapi.OperationalError, PoolTimeout) as exc:
+            # Unreachable, silent (service/storage/bounds.py) or no free connection: 503 at
+            # once, logged once per outage (service/outages.py).
+            outages.DATABASE.failed(exc)
             COMMENTS_REFUSED.labels(reason="unavailable").inc()
-            return _json("503 SERVICE UNAVAILABLE", DB_UNAVAILABLE, [("Retry-After", "5")])
+            return _json("503 SERVICE UNAVAILABLE", DB_UNAVAILABLE,
+                         [("Retry-After", RETRY_AFTER_SECONDS)])
         except dbapi.Error:  # not stored: the view answers in the API's error shape
             log.exception("intake fast path could not store; the Flask view answers")
             return None
+        outages.DATABASE.ok()
         if not enqueue_comment(extensions["vimod.redis"], comment_id):
             ENQUEUE_FAILURES.inc()
         COMMENTS_ACCEPTED.labels(site=str(site.id)).inc()
