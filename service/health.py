@@ -7,6 +7,7 @@ from flask import Response, current_app
 from sqlalchemy import func, select, text
 
 from service import db, metrics
+from service.metrics_access import check_scrape_allowed
 from service.queueing import QUEUE_MAINTENANCE, QUEUE_MODERATION
 from service.storage import Comment, CommentStatus
 
@@ -46,6 +47,7 @@ def _count_received() -> int:
 @bp.get("/metrics")
 @bp.doc(summary="Prometheus metrics")
 def prometheus_metrics() -> Response:
+    check_scrape_allowed()
     body, content_type = metrics.render(
         current_app.extensions["vimod.redis"],
         [QUEUE_MODERATION, QUEUE_MAINTENANCE],
