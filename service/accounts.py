@@ -18,6 +18,7 @@ from service.security import (
 )
 from service.storage import Role, Site, User
 from service.storage.tables import DEFAULT_SITE_SETTINGS
+from service.user_sessions import revoke_all
 
 
 @dataclass
@@ -101,9 +102,10 @@ def create_user(
     return user, generated
 
 
-def reset_password(user: User) -> str:
-    """Give the user a generated password and return it (to show once). The new hash also ends
-    their other sessions (see service.auth.session_token)."""
+def reset_password(session: Session, user: User) -> str:
+    """Give the user a generated password and return it (to show once); every session signed
+    in with the old one ends (committed with the caller's transaction)."""
     password = new_password()
     user.password_hash = hash_password(password)
+    revoke_all(session, user.id)
     return password

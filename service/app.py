@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 import redis
@@ -23,17 +24,20 @@ from service.errors import APIError
 from service.limits import limiter
 from service.params import IdConverter
 from service.queueing import make_producer
-from service.security import RESPONSE_HEADERS
+from service.security import RESPONSE_HEADERS, dummy_password_hash
+from service.user_sessions import Lifetimes
 
 
 def create_app(settings: Settings | None = None, **config: Any) -> APIFlask:
     settings = settings or Settings.from_env()
+    lifetimes = Lifetimes(idle=timedelta(minutes=settings.session_idle_minutes),
+                          absolute=timedelta(hours=settings.session_max_hours))
     app = APIFlask(
         "service",  # templates and static files live in this package
         title="vimod API",
         version="1",
         spec_path="/api/v1/openapi.json",
-        docs_path="/api/v1/docs",
+        docs_path=None,  # /api/v1/docs is service/api_docs.py: vendored Swagger UI, strict CSP
         instance_path=str(settings.instance),
     )
     # Before any route: <int:...> in every URL stops at what an INTEGER column holds.
@@ -65,7 +69,14 @@ def create_app(settings: Settings | None = None, **config: Any) -> APIFlask:
         SESSION_COOKIE_SECURE=settings.secure_cookies,
         REMEMBER_COOKIE_SECURE=settings.secure_cookies,
         REMEMBER_COOKIE_HTTPONLY=True,
-        WTF_CSRF_TIME_LIMIT=None,  # a moderator's tab may stay open all shift
+        # Server-side sessions (service/user_sessions.py); a form's CSRF token lives no longer
+        # than the session that issued it (a new one comes with each sign-in).
+        VIMOD_SESSION_LIFETIMES=lifetimes,
+        PERMANENT_SESSION_LIFETIME=lifetimes.absolute,
+        WTF_CSRF_TIME_LIMIT=int(lifetimes.absolute.total_seconds()),
+        METRICS_PORT=settings.metrics_port,
+        METRICS_TOKEN=settings.metrics_token,
+        METRICS_PUBLIC=settings.metrics_public,
         REVIEW_POLL_SECONDS=15,  # how often an open queue asks for new arrivals
         SWEEP_INTERVAL=settings.sweep_interval_seconds,  # /readyz: when a sweep is late
     )
@@ -99,6 +110,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> APIFlask:
     from service.admin import bp as admin_bp
     from service.api.diacritics import bp as diacritics_bp
     from service.api.intake import bp as intake_bp
+    from service.api_docs import bp as api_docs_bp
     from service.auth import bp as auth_bp
     from service.auth import login_manager
     from service.health import bp as health_bp
@@ -112,6 +124,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> APIFlask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(review_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(api_docs_bp)
     i18n.init_app(app)  # Flask-Babel and POST /lang
     login_manager.init_app(app)
     csrf = CSRFProtect(app)
@@ -121,6 +134,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> APIFlask:
     csrf.exempt(public_bp)  # no cookies: origin, CAPTCHA and form token instead
     app.after_request(_security_headers)
     app.add_template_filter(_bdi, "bdi")
+    dummy_password_hash()  # once per process, before the first sign-in (service/security.py)
     # Before the blueprints' URL preprocessors, which look up the public key in the database.
     app.url_value_preprocessor(_refuse_nul)
 
@@ -181,6 +195,8 @@ def _refuse_nul(_endpoint: str | None = None, _values: dict | None = None) -> No
                        fields={where.replace("\x00", "\\x00"): "Contains NUL (U+0000)."})
 
 
+_PRIVATE_BLUEPRINTS = frozenset({"auth", "review", "admin", "i18n", "intake"})
+
 _CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'")
 
@@ -188,7 +204,11 @@ _CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'
 def _security_headers(response: Response) -> Response:
     for name, value in RESPONSE_HEADERS.items():
         response.headers.setdefault(name, value)
-    if response.mimetype == "text/html" and not request.path.startswith("/api/v1/docs"):
+    if request.path.startswith(errors.UI_PREFIXES) or request.blueprint in _PRIVATE_BLUEPRINTS:
+        # Staff pages show e-mails and addresses; the intake API answers with a reader's
+        # e-mail: for no cache, shared or the browser's own (a back button after sign-out).
+        response.headers["Cache-Control"] = "no-store"
+    if response.mimetype == "text/html":
         # Comment text is untrusted: even if escaping ever failed, no inline script runs.
         response.headers.setdefault("Content-Security-Policy", _CSP)
         response.headers.setdefault("X-Frame-Options", "DENY")

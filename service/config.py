@@ -89,6 +89,16 @@ class Settings:
     # Reverse proxies in front of the web server whose X-Forwarded-For/-Proto/-Host to
     # believe (0: none, the connection's address is the client's).
     trusted_proxies: int = 0
+    # Sign-in sessions (service/user_sessions.py): ended after this long without a request,
+    # and this long after signing in whatever the activity.
+    session_idle_minutes: float = 480.0
+    session_max_hours: float = 24.0
+    # Who may read /metrics (service/metrics_access.py): with a port of its own, the gunicorn
+    # master serves it there and the app's /metrics is gone; else the bearer token; else
+    # anyone when public (`vimod dev`); else nobody.
+    metrics_port: int | None = None
+    metrics_token: str | None = None
+    metrics_public: bool = False
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -119,6 +129,11 @@ class Settings:
             form_min_seconds=_int("VIMOD_FORM_MIN_SECONDS", 3),
             demo_page=os.environ.get("VIMOD_DEMO", "0") not in ("0", "false", ""),
             trusted_proxies=_int("VIMOD_TRUSTED_PROXIES", 0),
+            session_idle_minutes=_float("VIMOD_SESSION_IDLE_MINUTES", 480.0) or 480.0,
+            session_max_hours=_float("VIMOD_SESSION_MAX_HOURS", 24.0) or 24.0,
+            metrics_port=_int("VIMOD_METRICS_PORT", 0) or None,
+            metrics_token=os.environ.get("VIMOD_METRICS_TOKEN") or None,
+            metrics_public=os.environ.get("VIMOD_METRICS_PUBLIC", "0") not in ("0", "false", ""),
         )
         values.update(overrides)
         return cls(**values)

@@ -55,6 +55,8 @@ def run_dev() -> int:
     env.setdefault("VIMOD_SECURE_COOKIES", "0")
     # The demo article page (/demo) with the embedded comment form: the whole loop locally.
     env.setdefault("VIMOD_DEMO", "1")
+    # /metrics for anyone on this machine (production: VIMOD_METRICS_TOKEN or _PORT).
+    env.setdefault("VIMOD_METRICS_PUBLIC", "1")
 
     embedded = None
     if not os.environ.get("REDIS_URL"):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from apiflask import APIFlask
 from apiflask.exceptions import HTTPError
-from flask import request
+from flask import render_template, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
@@ -88,7 +90,7 @@ def _count_refusal(status: int, code: str) -> None:
         COMMENTS_REFUSED.labels(reason=code).inc()
 
 
-_UI_PREFIXES = ("/review", "/login", "/logout", "/admin", "/lang")
+UI_PREFIXES = ("/review", "/login", "/logout", "/sessions", "/admin", "/lang")
 
 # What the moderators' pages say (translated); the JSON API keeps its English messages,
 # which API clients parse.
@@ -103,14 +105,37 @@ _HTML_MESSAGES = {
     429: _l("Too many requests. Please try again later."),
     500: _l("Something went wrong on the server."),
     503: _l("The service is temporarily unavailable. Please try again shortly."),
+    "csrf": _l("The session has expired, please try again."),
 }
 
 
 def _wants_html() -> bool:
-    return request.path.startswith(_UI_PREFIXES)
+    return request.path.startswith(UI_PREFIXES)
+
+
+def _same_site_referrer() -> str | None:
+    """Where the failed request came from, when that was a page of this app (a way back)."""
+    parts = urlsplit(request.referrer or "")
+    if parts.netloc == request.host and parts.path.startswith("/") and \
+            parts.path != request.path:
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+    return None
 
 
 def _html_error(status: int, message: object) -> str:
+    """A page of the app (the header, the language switch, a way back) with the message;
+    a bare page when even that cannot be drawn (the template asks who is signed in, which
+    needs the database)."""
+    if status != 503:
+        try:
+            return render_template("error.html", status=status, message=str(message),
+                                   back=_same_site_referrer())
+        except Exception:  # noqa: BLE001 - the fallback below needs nothing
+            log.exception("error page could not be drawn")
+    return _bare_html_error(status, message)
+
+
+def _bare_html_error(status: int, message: object) -> str:
     # str() first: a lazy string's __html__ would pass it through unescaped.
     locale = get_locale()
     lang = locale.language if locale is not None else "vi"
@@ -156,6 +181,14 @@ def init_app(app: APIFlask) -> None:
             return _html_error(status, _html_message(error, status)), status, headers
         return _payload(status, code, message, fields), status, headers
 
+    @app.errorhandler(CSRFError)
+    def _csrf_failed(exc: CSRFError):  # noqa: ANN202
+        # A form from an ended session (signed out, expired) or older than the session's
+        # lifetime: say so on a page of the app, with the way back to where the form was.
+        if _wants_html():
+            return _html_error(400, _HTML_MESSAGES["csrf"]), 400
+        return _payload(400, "csrf_failed", exc.description, {}), 400
+
     @app.errorhandler(OperationalError)
     def _db_unavailable(exc: OperationalError):  # noqa: ANN202
         # Once per outage, then a count (service/outages.py): not a line per request.
@@ -179,7 +212,7 @@ def init_app(app: APIFlask) -> None:
         _count_refusal(503, "unavailable")
         headers = {"Retry-After": RETRY_AFTER_SECONDS}
         if _wants_html():
-            return _html_error(503, _HTML_MESSAGES[503]), 503, headers
+            return _bare_html_error(503, _HTML_MESSAGES[503]), 503, headers
         return body, 503, headers
 
     @app.errorhandler(Exception)

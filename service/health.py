@@ -17,6 +17,7 @@ from flask import Response, current_app
 from sqlalchemy import func, select, text
 
 from service import db, metrics, outages
+from service.metrics_access import check_scrape_allowed
 from service.queueing import QUEUE_MAINTENANCE, QUEUE_MODERATION, sweep_ages
 from service.storage import Comment, CommentStatus
 
@@ -114,6 +115,7 @@ def _count_received() -> int:
 @bp.get("/metrics")
 @bp.doc(summary="Prometheus metrics")
 def prometheus_metrics() -> Response:
+    check_scrape_allowed()
     redis = current_app.extensions["vimod.redis"]
     body, content_type = metrics.render(
         redis,

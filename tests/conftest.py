@@ -96,6 +96,7 @@ def settings(tmp_path: Path, database_url: str, redis_url: str) -> Settings:
         secret_key="test-secret",
         ratelimit_ip="1000 per minute",
         ratelimit_site="10000 per minute",
+        metrics_public=True,  # as `vimod dev`; tests/test_metrics_access.py tests the rest
     )
 
 

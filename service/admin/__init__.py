@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_login import current_user
 
 from service import db
+from service.auth import login_manager
 from service.storage import AuditEntry
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -24,7 +25,7 @@ bp.enable_openapi = False  # type: ignore[attr-defined]
 @bp.before_request
 def _admins_only():  # noqa: ANN202
     if not current_user.is_authenticated:
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return login_manager.unauthorized()  # says why when a session has just ended
     if not current_user.is_admin:
         abort(403)
     return None

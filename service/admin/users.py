@@ -1,10 +1,12 @@
 """Users in the admin console: list, create (typed or generated password), role and site scope,
 disable/enable, password reset. Every change is audited.
 
-Sessions follow the database at every request (service/auth.py's user loader): a disabled
-user is signed out at their next request, a role or scope change applies at once, and a
-password reset ends the user's other sessions. Guard rails keep the console reachable: an
-admin cannot disable or demote themselves, and the last active admin stays one."""
+Sessions follow the database at every request (service/auth.py's user loader, on the
+user_sessions table): a disabled user is signed out at their next request, a role or scope
+change applies at once, and a password reset or "sign out everywhere" ends the user's
+sessions (all but the admin's own, when it is theirs). Guard rails keep the console
+reachable: an admin cannot disable or demote themselves, and the last active admin stays
+one."""
 
 from __future__ import annotations
 
@@ -17,19 +19,19 @@ from typing import Any
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_user
+from flask_login import current_user
 from flask_login.signals import user_logged_in
 from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
 
-from service import db
+from service import db, user_sessions
 from service.accounts import AccountError, create_user, reset_password
 from service.admin import audit, bp, section
 from service.admin.shown_once import stash, take
 from service.admin.sites import MAX_ID, show
-from service.auth import signed_in_user
+from service.auth import sign_in
 from service.security import new_password
 from service.storage import AuditEntry, Role, Site, User
 
@@ -42,6 +44,7 @@ ACTIONS = {
     "user.disable": _l("Disabled"),
     "user.enable": _l("Enabled"),
     "user.reset_password": _l("Password reset"),
+    "user.sign_out": _l("Signed out everywhere"),
 }
 FIELDS = {"username": _l("Username"), "role": _l("Role"), "sites": _l("Sites"),
           "is_active": _l("Active")}
@@ -255,6 +258,8 @@ def users_active(user_id: int):  # noqa: ANN201
     if refused:
         return _user_page(user, 400, refused=refused)
     user.is_active = active
+    if not active:
+        user_sessions.revoke_all(db.session(), user.id)
     audit("user.enable" if active else "user.disable", "user", user.id,
           {"changes": {"is_active": {"before": not active, "after": active}}})
     db.session().commit()
@@ -266,12 +271,28 @@ def users_active(user_id: int):  # noqa: ANN201
 @bp.post("/users/<int:user_id>/password")
 def users_password(user_id: int):  # noqa: ANN201
     user = _user_or_404(user_id, lock=True)
-    password = reset_password(user)
+    password = reset_password(db.session(), user)
     token = stash(f"user:{user.id}", "password", password)
     audit("user.reset_password", "user", user.id, None)
     db.session().commit()
     if user.id == current_user.id:
-        login_user(signed_in_user(user))  # the new hash ends sessions; keep this one
+        sign_in(user)  # every session ended: this browser gets a new one
     flash(_("The password was reset; %(name)s's other sessions have ended.", name=user.username),
           "ok")
     return redirect(url_for("admin.users_show", user_id=user.id, shown=token), 303)
+
+
+@bp.post("/users/<int:user_id>/sign-out")
+def users_sign_out(user_id: int):  # noqa: ANN201
+    """End every session of the user (a lost phone, a shared computer); they sign in again
+    with the same password. The admin's own sessions: all but this one."""
+    user = _user_or_404(user_id)
+    keep = current_user.session_id if user.id == current_user.id else None
+    ended = user_sessions.revoke_all(db.session(), user.id, keep=keep)
+    audit("user.sign_out", "user", user.id, {"sessions": ended})
+    db.session().commit()
+    flash(_("%(name)s is signed out everywhere (%(count)d sessions ended).", name=user.username,
+            count=ended), "ok")
+    if request.form.get("back") == "list":
+        return redirect(url_for("admin.users"), 303)
+    return redirect(url_for("admin.users_show", user_id=user.id), 303)

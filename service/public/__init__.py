@@ -220,6 +220,7 @@ def _check_form_token(token: str, site_id: int) -> None:
 @bp.output(PublicAccepted, status_code=202, description="Stored and queued for moderation")
 @bp.doc(responses={
     403: "Origin not allowed", 404: "Unknown public key", 415: "Not JSON",
+    409: "Idempotency-Key reused with another payload",
     422: "Invalid fields, honeypot, form token, too fast or wrong CAPTCHA",
     429: "Rate limited; see Retry-After"})
 def submit_comment(article_id: str, payload: dict[str, Any]):  # noqa: ANN201

@@ -1,4 +1,5 @@
-"""Database tables: sites, articles, comments, the moderation audit trail and users."""
+"""Database tables: sites, articles, comments, the moderation audit trail, users and their
+sessions."""
 
 from __future__ import annotations
 
@@ -369,3 +370,23 @@ class WebhookAttempt(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(String(500))
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class UserSession(Base):
+    """A signed-in browser. The Flask session cookie carries a random token; only its SHA-256
+    is kept here, so a session can be ended on the server (sign-out, password reset, a
+    disabled user, "sign out everywhere") and expires when idle and at a fixed age."""
+
+    __tablename__ = "user_sessions"
+    # "Your sessions" and revoking a user's sessions: that user's rows.
+    __table_args__ = (Index("ix_user_sessions_user", "user_id", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]  # the absolute lifetime's end
+    revoked_at: Mapped[datetime | None]
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
