@@ -41,7 +41,8 @@ def _int(name: str, default: int) -> int:
         raise SystemExit(f"{name} must be an integer, got {raw!r}") from exc
 
 
-def _float(name: str, default: float) -> float:
+def env_number(name: str, default: float) -> float:
+    """A number ≥ 0 from the environment (seconds, days, …); a clear exit on anything else."""
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
@@ -110,12 +111,12 @@ class Settings:
             redis_url=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
             secret_key=overrides.pop("secret_key", None) or _secret_key(instance),
             port=_int("VIMOD_PORT", 5000),
-            webhook_backoff_seconds=_float("VIMOD_WEBHOOK_BACKOFF_SECONDS", 30.0),
-            webhook_backoff_max_seconds=_float("VIMOD_WEBHOOK_BACKOFF_MAX_SECONDS", 1800.0),
+            webhook_backoff_seconds=env_number("VIMOD_WEBHOOK_BACKOFF_SECONDS", 30.0),
+            webhook_backoff_max_seconds=env_number("VIMOD_WEBHOOK_BACKOFF_MAX_SECONDS", 1800.0),
             webhook_max_attempts=max(1, _int("VIMOD_WEBHOOK_MAX_ATTEMPTS", 8)),
-            webhook_timeout_seconds=_float("VIMOD_WEBHOOK_TIMEOUT_SECONDS", 10.0) or 10.0,
-            webhook_sweep_after_seconds=_float("VIMOD_WEBHOOK_SWEEP_AFTER", 60.0),
-            webhook_keep_days=_float("VIMOD_WEBHOOK_KEEP_DAYS", 30.0),
+            webhook_timeout_seconds=env_number("VIMOD_WEBHOOK_TIMEOUT_SECONDS", 10.0) or 10.0,
+            webhook_sweep_after_seconds=env_number("VIMOD_WEBHOOK_SWEEP_AFTER", 60.0),
+            webhook_keep_days=env_number("VIMOD_WEBHOOK_KEEP_DAYS", 30.0),
             ratelimit_ip=os.environ.get("VIMOD_RATELIMIT_IP", "30 per minute"),
             ratelimit_site=os.environ.get("VIMOD_RATELIMIT_SITE", "6000 per minute"),
             ratelimit_diacritics=os.environ.get("VIMOD_RATELIMIT_DIACRITICS", "120 per minute"),
@@ -129,8 +130,8 @@ class Settings:
             form_min_seconds=_int("VIMOD_FORM_MIN_SECONDS", 3),
             demo_page=os.environ.get("VIMOD_DEMO", "0") not in ("0", "false", ""),
             trusted_proxies=_int("VIMOD_TRUSTED_PROXIES", 0),
-            session_idle_minutes=_float("VIMOD_SESSION_IDLE_MINUTES", 480.0) or 480.0,
-            session_max_hours=_float("VIMOD_SESSION_MAX_HOURS", 24.0) or 24.0,
+            session_idle_minutes=env_number("VIMOD_SESSION_IDLE_MINUTES", 480.0) or 480.0,
+            session_max_hours=env_number("VIMOD_SESSION_MAX_HOURS", 24.0) or 24.0,
             metrics_port=_int("VIMOD_METRICS_PORT", 0) or None,
             metrics_token=os.environ.get("VIMOD_METRICS_TOKEN") or None,
             metrics_public=os.environ.get("VIMOD_METRICS_PUBLIC", "0") not in ("0", "false", ""),

@@ -39,6 +39,8 @@ from typing import Any
 
 import psycopg
 
+from service.config import env_number
+
 log = logging.getLogger(__name__)
 
 WEB, WORKER, LONG = "web", "worker", "long"
@@ -53,19 +55,6 @@ IDLE_IN_TRANSACTION_SECONDS = 60
 # The client waits this much longer than the server's statement_timeout, so that a statement
 # that is merely slow ends with the server's own error, not a dropped connection.
 GRACE_SECONDS = 1.0
-
-
-def _seconds(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise SystemExit(f"{name} must be a number of seconds, got {raw!r}") from exc
-    if not 0 <= value < float("inf"):
-        raise SystemExit(f"{name} must be a number of seconds ≥ 0, got {raw!r}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -86,19 +75,19 @@ class DbBounds:
 
     @classmethod
     def for_role(cls, role: str) -> DbBounds:
-        connect = max(2.0, _seconds("VIMOD_DB_CONNECT_TIMEOUT", 2.0))
-        pool = _seconds("VIMOD_DB_POOL_TIMEOUT", 2.0)
-        backoff = _seconds("VIMOD_DB_BACKOFF_SECONDS", 2.0)
+        connect = max(2.0, env_number("VIMOD_DB_CONNECT_TIMEOUT", 2.0))
+        pool = env_number("VIMOD_DB_POOL_TIMEOUT", 2.0)
+        backoff = env_number("VIMOD_DB_BACKOFF_SECONDS", 2.0)
         if role == WEB:
-            api = _seconds("VIMOD_DB_TIMEOUT", 2.0)
+            api = env_number("VIMOD_DB_TIMEOUT", 2.0)
             # Staff pages' statements may run this long on the server (set_answer_timeout
             # raises the client's wait for them); the API's are cut at `api` by the client.
-            staff = _seconds("VIMOD_DB_STAFF_TIMEOUT", 20.0)
+            staff = env_number("VIMOD_DB_STAFF_TIMEOUT", 20.0)
             return cls(connect, pool, statement_timeout=staff, lock_timeout=api,
                        idle_in_transaction_timeout=IDLE_IN_TRANSACTION_SECONDS,
                        answer_timeout=api, backoff=backoff)
         if role == WORKER:
-            work = _seconds("VIMOD_DB_WORKER_TIMEOUT", 10.0)
+            work = env_number("VIMOD_DB_WORKER_TIMEOUT", 10.0)
             return cls(connect, pool, statement_timeout=work, lock_timeout=work,
                        idle_in_transaction_timeout=IDLE_IN_TRANSACTION_SECONDS,
                        answer_timeout=work + GRACE_SECONDS if work else 0.0, backoff=backoff)
