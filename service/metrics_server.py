@@ -49,12 +49,13 @@ def start(port: int, host: str, redis_url: str, database_url: str) -> None:
     from prometheus_client import CollectorRegistry, multiprocess, start_http_server
 
     from service.metrics import _LiveCollector
-    from service.queueing import QUEUE_MAINTENANCE, QUEUE_MODERATION
+    from service.queueing import QUEUE_MAINTENANCE, QUEUE_MODERATION, sweep_ages
 
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
     client = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
     registry.register(_LiveCollector(client, [QUEUE_MODERATION, QUEUE_MAINTENANCE],
-                                     _count_received(database_url)))
+                                     _count_received(database_url),
+                                     lambda: sweep_ages(client)))
     start_http_server(port, addr=host, registry=registry)
     log.info("metrics on http://%s:%d/metrics", host, port)

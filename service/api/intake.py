@@ -9,13 +9,12 @@ from typing import Any
 
 from apiflask import APIBlueprint
 from flask import current_app, g, request, url_for
-from marshmallow import ValidationError
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models.fingerprint import text_key
-from service import db
+from service import db, text_rules
 from service.api.admission import ADMISSION_KEY, site_scope
 from service.api.lookups import SiteInfo
 from service.api.schemas import (
@@ -23,7 +22,6 @@ from service.api.schemas import (
     CommentIn,
     CommentOut,
     nfc_length,
-    no_control_chars,
 )
 from service.errors import APIError
 from service.limits import client_ip
@@ -87,11 +85,8 @@ def _idempotency_key() -> str | None:
     key = request.headers.get("Idempotency-Key")
     if key is None:
         return None
-    try:
-        no_control_chars(key)
-    except ValidationError:
-        key = ""
-    if not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY:
+    if (text_rules.forbidden_char(key) or text_rules.is_blank(key)
+            or len(key) > MAX_IDEMPOTENCY_KEY):
         raise APIError(
             422,
             "Invalid Idempotency-Key header.",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from service import text_rules
 from service.api.intake import MAX_IDEMPOTENCY_KEY
 
 _ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
@@ -34,9 +35,7 @@ _IDEMPOTENCY_KEY = {
     "description": "Makes a retry safe: the same key returns the same comment (never a "
     "second one); the same key with another payload is 409.",
     "schema": {"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY,
-               "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069]*"
-                          "[^\\s\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069]"
-                          "[^\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069]*$"},
+               "pattern": text_rules.json_schema_pattern(one_line=False, visible=True)},
 }
 _READY = {"type": "object", "properties": {
     "status": {"type": "string", "enum": ["ok", "unavailable"]},

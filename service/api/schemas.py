@@ -67,7 +67,7 @@ def text_doc(limit: int | None = None, *, one_line: bool, visible: bool,
     return doc
 
 
-EMAIL_DOC = {"format": "email", "maxLength": MAX_EMAIL,
+EMAIL_DOC = {"format": "email", "maxLength": 254,  # email-validator's limit (RFC 5321)
              "description": "An address email-validator accepts (no DNS lookup)."}
 _URL_NOT = "\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069"
 URL_DOC = {"pattern": f"^[hH][tT][tT][pP][sS]?://[^\\s/?#\\[\\]{_URL_NOT}]+([/?#][^{_URL_NOT}]*)?$",
