@@ -106,7 +106,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> APIFlask:
     app.extensions["vimod.site_keys"] = SiteKeys()
     app.extensions["vimod.articles"] = Articles()
 
-    from service import i18n
+    from service import i18n, review_decisions
     from service.admin import bp as admin_bp
     from service.api.diacritics import bp as diacritics_bp
     from service.api.intake import bp as intake_bp
@@ -126,6 +126,7 @@ def create_app(settings: Settings | None = None, **config: Any) -> APIFlask:
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_docs_bp)
     i18n.init_app(app)  # Flask-Babel and POST /lang
+    review_decisions.init_app(app)  # the undo toast on every staff page
     login_manager.init_app(app)
     csrf = CSRFProtect(app)
     # The JSON APIs authenticate with keys, not cookies: CSRF does not apply to them.

@@ -15,10 +15,10 @@ from flask import (
     flash,
     get_template_attribute,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
-    url_for,
 )
 from flask_babel import LazyString, ngettext
 from flask_babel import gettext as _
@@ -28,9 +28,19 @@ from sqlalchemy import false, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from service import db, moderation
+from service import review_decisions as decisions
 from service.auth import safe_next
-from service.params import parse_id, parse_page
-from service.review_labels import FLAG_LABELS, category_label, flag_label, status_label
+from service.params import parse_id
+from service.review_labels import (
+    FLAG_LABELS,
+    actor_label,
+    category_label,
+    flag_label,
+    reason_label,
+    status_label,
+    top_category,
+)
+from service.review_view import QueueView, current_comment_arg
 from service.storage import Article, Comment, CommentStatus, ModerationAction, Site
 from service.storage.tables import PUBLISHED, utcnow
 from service.worddiff import changed_words, word_diff
@@ -51,6 +61,14 @@ TABS: dict[str, tuple[LazyString, list[str]]] = {
     "rejected": (_l("Rejected"), [CommentStatus.rejected]),
     "removed": (_l("Removed"), [CommentStatus.removed]),
 }
+
+
+# The reasons a moderator rejects with, numbered: `r` then the number picks one, the same
+# key in every language (first letters collided: "Kích động" and "Khác" in Vietnamese,
+# "Insulting" and "Incitement" in English). "Author is banned" is the ban's own reason.
+REASON_KEYS: list[tuple[str, str, LazyString]] = [
+    (str(n), key, label) for n, (key, label) in enumerate(
+        ((k, v) for k, v in moderation.REJECT_REASONS.items() if k != "banned"), start=1)]
 
 
 # --- claims: a comment being worked by one moderator is skipped by the others -------------
@@ -218,10 +236,28 @@ def vietnam_time(value: datetime | None) -> str:
     return value.astimezone(VIETNAM).strftime("%H:%M %d/%m/%Y") if value else ""
 
 
+@bp.app_template_filter("ago")
+def ago(value: datetime | None) -> str:
+    """How long ago, as a queue row says it: "vừa xong", "5 phút", "3 giờ", "2 ngày"."""
+    if value is None:
+        return ""
+    minutes = int((utcnow() - value).total_seconds() // 60)
+    if minutes < 1:
+        return _("just now")
+    if minutes < 60:
+        return ngettext("%(num)d min", "%(num)d min", minutes)
+    if minutes < 48 * 60:
+        return ngettext("%(num)d hour", "%(num)d hours", minutes // 60)
+    return ngettext("%(num)d day", "%(num)d days", minutes // (24 * 60))
+
+
 # Codes stored with a comment, shown as words: {{ c.status|status_label }}.
 bp.add_app_template_filter(status_label, "status_label")
 bp.add_app_template_filter(flag_label, "flag_label")
 bp.add_app_template_filter(category_label, "category_label")
+bp.add_app_template_filter(actor_label, "actor_label")
+bp.add_app_template_filter(reason_label, "reason_label")
+bp.add_app_template_filter(top_category, "top_category")
 
 
 @dataclass
@@ -250,17 +286,14 @@ def highlight(text: str, spans: list[dict[str, Any]]) -> list[Segment]:
 @bp.get("")
 @login_required
 def queue():  # noqa: ANN201
-    tab = request.args.get("tab", "pending")
-    if tab not in TABS:
-        abort(404)
-    order = request.args.get("order", "priority")
-    filters = Filters.from_args()
+    """The workspace: the queue on the left, the open comment (`c=`) on the right."""
+    view = QueueView.from_args()
+    filters = view.filters
     if filters.site_id is not None and not current_user.can_see_site(filters.site_id):
         abort(404)
-    page = parse_page(request.args.get("page"))
     comments = list(db.session().scalars(
-        _queue_query(tab, filters, order).options(selectinload(Comment.article))
-        .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
+        _queue_query(view.tab, filters, view.order).options(selectinload(Comment.article))
+        .offset((view.page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
     ))
     has_next = len(comments) > PAGE_SIZE
     comments = comments[:PAGE_SIZE]
@@ -270,16 +303,16 @@ def queue():  # noqa: ANN201
         article = db.session().get(Article, filters.article_id)
         if article is None or not current_user.can_see_site(article.site_id):
             abort(404)
-    link_args = filters.args()
+    open_id = current_comment_arg()
+    card = _card_context(_get_visible(open_id), view) if open_id else None
     return render_template(
-        "review/queue.html", comments=comments, busy=busy, tab=tab, tabs=TABS,
-        counts=_counts(filters), sites=_visible_sites(), filters=filters, order=order,
-        page=page, has_next=has_next, flag_filters=FLAG_FILTERS,
-        reasons=moderation.REJECT_REASONS, link_args=link_args, article=article,
-        clear_article_args={k: v for k, v in link_args.items() if k != "article_id"},
+        "review/queue.html", view=view, comments=comments, busy=busy, tabs=TABS,
+        counts=_counts(filters), sites=_visible_sites(), filters=filters,
+        has_next=has_next, flag_filters=FLAG_FILTERS, article=article, card=card,
+        reasons=REASON_KEYS,
         cursor=utcnow().isoformat(), poll_ms=int(current_app.config["REVIEW_POLL_SECONDS"] * 1000),
         # New rows slot in only where they belong: the first page of the waiting queue.
-        live_rows=tab in ("pending", "flagged") and page == 1,
+        live_rows=view.tab in ("pending", "flagged") and view.page == 1,
     )
 
 
@@ -306,7 +339,8 @@ def arrivals():  # noqa: ANN201
     if since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
     since = max(since, ARRIVALS_EPOCH)  # no overflow when the overlap is subtracted
-    filters = Filters.from_args()
+    view = QueueView.from_args()
+    filters = view.filters
     if filters.site_id is not None and not current_user.can_see_site(filters.site_id):
         abort(404)
     cursor = utcnow()
@@ -323,7 +357,7 @@ def arrivals():  # noqa: ANN201
             .order_by(Comment.analysed_at, Comment.id).limit(MAX_ARRIVALS)))
         busy = claimed_by_others([c.id for c in fresh], current_user.id)
         row = get_template_attribute("review/_row.html", "row")
-        items = [{"id": c.id, "html": str(row(c, busy, new=True))} for c in fresh]
+        items = [{"id": c.id, "html": str(row(c, busy, view, new=True))} for c in fresh]
         if len(fresh) == MAX_ARRIVALS:
             # More arrived than one answer carries: continue from the last one shown, and
             # let the page say that a reload shows them all.
@@ -332,21 +366,49 @@ def arrivals():  # noqa: ANN201
     return jsonify(cursor=cursor.isoformat(), counts=_counts(filters), items=items, more=more)
 
 
-def _next_in_queue(after: Comment) -> int | None:
-    candidates = list(db.session().scalars(
-        _queue_query("pending", Filters(), "priority").where(Comment.id != after.id).limit(20)))
-    busy = claimed_by_others([c.id for c in candidates], current_user.id)
-    return next((c.id for c in candidates if c.id not in busy), None)
+def _next_in_queue(view: QueueView, after: Comment) -> int | None:
+    """The comment to open after deciding `after`: the one the moderator's list shows next
+    (sent by the page as `next`), else the first of the same view — same tab, filters and
+    order — that nobody else holds."""
+    hinted = parse_id(request.form.get("next"))
+    if view.tab not in ("pending", "flagged"):
+        return None  # deciding from a done tab (undo, remove) keeps the card
+    query = _queue_query(view.tab, view.filters, view.order).where(Comment.id != after.id)
+    if hinted is not None:
+        found = db.session().scalar(query.where(Comment.id == hinted).with_only_columns(
+            Comment.id))
+        if found is not None and not claimed_by_others([found], current_user.id):
+            return found
+    candidates = list(db.session().scalars(query.with_only_columns(Comment.id).limit(20)))
+    busy = claimed_by_others(candidates, current_user.id)
+    return next((c for c in candidates if c not in busy), None)
 
 
 @bp.get("/<int:comment_id>")
 @login_required
 def card(comment_id: int):  # noqa: ANN201
-    return _card_page(_get_visible(comment_id))
+    return _card_page(_get_visible(comment_id), QueueView.from_args())
 
 
-def _card_page(comment: Comment, entered: dict[str, str] | None = None) -> str:
-    """The comment's card; `entered` is what the moderator typed into a form the server
+@bp.get("/<int:comment_id>/pane")
+@login_required
+def pane(comment_id: int):  # noqa: ANN201
+    """The card alone, for the workspace's right pane (htmx)."""
+    view = QueueView.from_args()
+    return render_template("review/_card.html", card=_card_context(_get_visible(comment_id), view),
+                           view=view)
+
+
+def _card_page(comment: Comment, view: QueueView, entered: dict[str, str] | None = None
+               ) -> str:
+    """The comment's card on a page of its own."""
+    return render_template("review/card.html", card=_card_context(comment, view, entered),
+                           view=view, tabs=TABS)
+
+
+def _card_context(comment: Comment, view: QueueView, entered: dict[str, str] | None = None
+                  ) -> dict[str, Any]:
+    """What a card shows; `entered` is what the moderator typed into a form the server
     refused (the edited text, a reason and note), shown again rather than lost."""
     holder = claim(comment.id, current_user.id)
     analysis = comment.analysis or {}
@@ -367,8 +429,8 @@ def _card_page(comment: Comment, entered: dict[str, str] | None = None) -> str:
     diff = None
     if diacritics.get("verdict") == "missing" and diacritics.get("suggestion"):
         diff = word_diff(comment.body_original, diacritics["suggestion"])
-    return render_template(
-        "review/card.html", comment=comment, analysis=analysis,
+    return dict(
+        comment=comment, view=view, analysis=analysis,
         segments=highlight(text, analysis.get("spans", [])),
         diacritics=diacritics, diff=diff, diff_changes=changed_words(diff or []),
         held_by_other=holder != current_user.id, history=history, audit=audit,
@@ -377,7 +439,7 @@ def _card_page(comment: Comment, entered: dict[str, str] | None = None) -> str:
         article_pending=db.session().scalar(select(func.count()).select_from(Comment).where(
             Comment.article_id == comment.article_id,
             Comment.status == CommentStatus.pending)),
-        reasons=moderation.REJECT_REASONS, decidable=comment.status in moderation.DECIDABLE,
+        reasons=REASON_KEYS, decidable=comment.status in moderation.DECIDABLE,
         removable=comment.status in PUBLISHED,
         remove_reasons=moderation.REMOVE_REASONS, entered=entered or {},
     )
@@ -399,29 +461,62 @@ def _duplicates(comment: Comment, analysis: dict[str, Any]) -> list[Comment]:
         .order_by(Comment.id.desc()).limit(MAX_DUPLICATES)))
 
 
-def _refused_text(comment: Comment, exc: moderation.ModerationError, form: str):  # noqa: ANN202
+def _htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _pane(card: dict[str, Any] | None, view: QueueView, **extra: Any) -> str:
+    """The workspace's right pane (htmx): the card, and the tabs and toast brought along."""
+    return render_template("review/_pane.html", card=card, view=view, tabs=TABS,
+                           counts=_counts(view.filters), **extra)
+
+
+def _stay(comment: Comment, view: QueueView, message: str, category: str = "error",
+          status: int = 409):
+    """After an action on a card that leaves it open (a refusal, a removal, a ban): the
+    card again with the message — in the pane, or the page the moderator came from."""
+    flash(message, category)
+    if _htmx():
+        return _pane(_card_context(comment, view), view), status
+    return redirect(view.queue_url(comment.id), 303)
+
+
+def _refused_text(comment: Comment, view: QueueView, exc: moderation.ModerationError,
+                  form: str):  # noqa: ANN202
     """The card again with the moderator's text and the reason it was refused."""
     flash(str(exc), "error")
     entered = {"form": form, **{k: request.form.get(k, "") for k in ("body", "reason", "note")}}
-    return _card_page(comment, entered), exc.status
+    if _htmx():
+        return _pane(_card_context(comment, view, entered), view), exc.status
+    return _card_page(comment, view, entered), exc.status
 
 
-def _act(comment_id: int, action, form: str):  # noqa: ANN001, ANN202
+def _moved_on(comment: Comment, view: QueueView, action: str):  # noqa: ANN202
+    """A decision made: remember it for the undo toast, and open the next comment of the
+    view (in the pane, or the workspace page)."""
+    decisions.remember(comment.id, action)
+    next_id = _next_in_queue(view, comment)
+    if _htmx():
+        card = _card_context(_get_visible(next_id), view) if next_id else None
+        response = make_response(_pane(card, view, decided=comment.id))
+        response.headers["HX-Push-Url"] = view.queue_url(next_id)
+        return response
+    return redirect(view.queue_url(next_id), 303)
+
+
+def _act(comment_id: int, action, form: str, done: str):  # noqa: ANN001, ANN202
+    view = QueueView.from_args()
     comment = _get_visible(comment_id)
     if claim(comment_id, current_user.id) != current_user.id:
-        flash(_("This comment is being handled by another moderator."), "error")
-        return redirect(url_for("review.card", comment_id=comment_id)), 409
+        return _stay(comment, view, _("This comment is being handled by another moderator."))
     try:
         action(comment)
     except moderation.ModerationError as exc:
         if exc.status == 422:
-            return _refused_text(comment, exc, form)
-        flash(str(exc), "error")
-        return redirect(url_for("review.card", comment_id=comment_id)), exc.status
+            return _refused_text(comment, view, exc, form)
+        return _stay(comment, view, str(exc), status=exc.status)
     release(comment_id, current_user.id)
-    next_id = _next_in_queue(comment)
-    target = url_for("review.card", comment_id=next_id) if next_id else url_for("review.queue")
-    return redirect(target)
+    return _moved_on(comment, view, done)
 
 
 @bp.post("/<int:comment_id>/approve")
@@ -429,7 +524,8 @@ def _act(comment_id: int, action, form: str):  # noqa: ANN001, ANN202
 def approve(comment_id: int):  # noqa: ANN201
     edited = request.form.get("body")
     return _act(comment_id, lambda c: moderation.approve(
-        db.session(), c, current_user.id, current_user.username, edited), "approve")
+        db.session(), c, current_user.id, current_user.username, edited), "approve",
+        CommentStatus.approved)
 
 
 @bp.post("/<int:comment_id>/reject")
@@ -437,34 +533,35 @@ def approve(comment_id: int):  # noqa: ANN201
 def reject(comment_id: int):  # noqa: ANN201
     return _act(comment_id, lambda c: moderation.reject(
         db.session(), c, current_user.id, current_user.username,
-        request.form.get("reason", ""), request.form.get("note")), "reject")
+        request.form.get("reason", ""), request.form.get("note")), "reject",
+        CommentStatus.rejected)
 
 
 @bp.post("/<int:comment_id>/remove")
 @login_required
 def remove(comment_id: int):  # noqa: ANN201
     """Take a published comment down; the card stays open (undo is one click away)."""
+    view = QueueView.from_args()
     comment = _get_visible(comment_id)
     if claim(comment_id, current_user.id) != current_user.id:
-        flash(_("This comment is being handled by another moderator."), "error")
-        return redirect(url_for("review.card", comment_id=comment_id)), 409
+        return _stay(comment, view, _("This comment is being handled by another moderator."))
     try:
         moderation.remove(db.session(), comment, current_user.id, current_user.username,
                           request.form.get("reason", ""), request.form.get("note"))
     except moderation.ModerationError as exc:
         if exc.status == 422:
-            return _refused_text(comment, exc, "remove")
-        flash(str(exc), "error")
-        return redirect(url_for("review.card", comment_id=comment_id)), exc.status
+            return _refused_text(comment, view, exc, "remove")
+        return _stay(comment, view, str(exc), status=exc.status)
     finally:
         release(comment_id, current_user.id)
-    flash(_("Removed: sites no longer show this comment."), "ok")
-    return redirect(url_for("review.card", comment_id=comment_id))
+    decisions.remember(comment.id, CommentStatus.removed)
+    return _stay(comment, view, _("Removed: sites no longer show this comment."), "ok", 200)
 
 
 @bp.post("/<int:comment_id>/ban")
 @login_required
 def ban(comment_id: int):  # noqa: ANN201
+    view = QueueView.from_args()
     comment = _get_visible(comment_id)
     try:
         rejected = moderation.ban_author(
@@ -472,24 +569,33 @@ def ban(comment_id: int):  # noqa: ANN201
             by_email=bool(request.form.get("email")), by_ip=bool(request.form.get("ip")),
             reject_pending=bool(request.form.get("reject_pending")))
     except moderation.ModerationError as exc:
-        flash(str(exc), "error")
-        return redirect(url_for("review.card", comment_id=comment_id)), exc.status
-    flash(ngettext("Author banned; %(num)d pending comment rejected.",
-                   "Author banned; %(num)d pending comments rejected.", rejected), "ok")
-    return redirect(url_for("review.queue"))
+        return _stay(comment, view, str(exc), status=exc.status)
+    return _stay(db.session().get(Comment, comment_id) or comment, view, ngettext(
+        "Author banned; %(num)d pending comment rejected.",
+        "Author banned; %(num)d pending comments rejected.", rejected), "ok", 200)
 
 
 @bp.post("/<int:comment_id>/undo")
 @login_required
 def undo(comment_id: int):  # noqa: ANN201
+    """Reverse this moderator's last decision on the comment (the toast's undo, or `u`);
+    the comment opens again, wherever the moderator is."""
+    view = QueueView.from_args()
     comment = _get_visible(comment_id)
     try:
         moderation.undo(db.session(), comment, current_user.id, current_user.username)
     except moderation.ModerationError as exc:
-        flash(str(exc), "error")
-        return redirect(url_for("review.card", comment_id=comment_id)), exc.status
-    flash(_("Undone."), "ok")
-    return redirect(url_for("review.card", comment_id=comment_id))
+        decisions.forget(comment_id)
+        return _stay(comment, view, str(exc), status=exc.status)
+    decisions.forget(comment_id)
+    comment = _get_visible(comment_id)
+    if _htmx():
+        flash(_("Undone: #%(id)d is back where it was.", id=comment_id), "ok")
+        response = make_response(_pane(_card_context(comment, view), view))
+        response.headers["HX-Push-Url"] = view.queue_url(comment_id)
+        return response
+    flash(_("Undone: #%(id)d is back where it was.", id=comment_id), "ok")
+    return redirect(view.queue_url(comment_id), 303)
 
 
 MAX_BULK = 100
@@ -506,10 +612,10 @@ def bulk():  # noqa: ANN201
     back = safe_next(request.form.get("back"))
     if action not in ("approve", "reject") or not ids:
         flash(_("Select comments and an action."), "error")
-        return redirect(back), 400
+        return redirect(back, 303)
     if action == "reject" and reason not in moderation.REJECT_REASONS:
         flash(_("Choose a reason for rejecting."), "error")
-        return redirect(back), 400
+        return redirect(back, 303)
     done = skipped = 0
     session = db.session()
     for comment_id in ids:
@@ -531,7 +637,7 @@ def bulk():  # noqa: ANN201
         finally:
             release(comment_id, current_user.id)
     flash(_bulk_message(action, done, skipped), "ok")
-    return redirect(back)
+    return redirect(back, 303)
 
 
 def _bulk_message(action: str, done: int, skipped: int) -> str:

@@ -137,15 +137,17 @@ def test_approve_reject_edit_undo(ui, resources, sessions) -> None:  # noqa: ANN
     login(c, "bientap_a")
 
     assert c.post(f"/review/{plain}/approve",
-                  data={"csrf_token": _card_token(c, plain)}).status_code == 302
+                  data={"csrf_token": _card_token(c, plain)}).status_code == 303
     # Edit-then-approve: the moderator applied the suggested diacritics.
     html = c.get(f"/review/{unmarked}").get_data(as_text=True)
     suggestion = re.search(r"<q data-suggestion hidden dir=\"auto\">([^<]+)</q>", html).group(1)
     assert suggestion.startswith("Bài viết này rất hay")
     c.post(f"/review/{unmarked}/approve", data={"csrf_token": csrf(html), "body": suggestion})
-    # Reject needs a reason.
+    # Reject needs a reason: the card again, saying so (a page of the app, not a dead end).
     token = _card_token(c, spam)
-    assert c.post(f"/review/{spam}/reject", data={"csrf_token": token}).status_code == 400
+    r = c.post(f"/review/{spam}/reject", data={"csrf_token": token})
+    assert r.status_code == 303 and r.headers["Location"] == f"/review?c={spam}"
+    assert "Hãy chọn lý do từ chối" in c.get(r.headers["Location"]).get_data(as_text=True)
     c.post(f"/review/{spam}/reject", data={"csrf_token": token, "reason": "spam",
                                            "note": "vay tiền"})
     with sessions() as s:
@@ -161,8 +163,9 @@ def test_approve_reject_edit_undo(ui, resources, sessions) -> None:  # noqa: ANN
         assert audit[plain].actor == "bientap_a"
     # Deciding twice is refused; undo puts the comment back.
     token = _card_token(c, plain)
-    assert c.post(f"/review/{plain}/reject",
-                  data={"csrf_token": token, "reason": "spam"}).status_code == 409
+    r = c.post(f"/review/{plain}/reject", data={"csrf_token": token, "reason": "spam"})
+    assert r.status_code == 303
+    assert "đã được xử lý" in c.get(r.headers["Location"]).get_data(as_text=True)
     c.post(f"/review/{plain}/undo", data={"csrf_token": token})
     with sessions() as s:
         back = s.get(Comment, plain)
@@ -180,7 +183,8 @@ def test_claim_keeps_two_moderators_apart(ui, resources, sessions) -> None:  # n
     assert "đang được người khác xử lý" in html
     assert "đang được người khác xử lý" in second.get("/review").get_data(as_text=True)
     r = second.post(f"/review/{cid}/approve", data={"csrf_token": csrf(html)})
-    assert r.status_code == 409
+    assert r.status_code == 303
+    assert "đang được người khác xử lý" in second.get(r.headers["Location"]).get_data(as_text=True)
     with sessions() as s:
         assert s.get(Comment, cid).status == CommentStatus.pending
 
@@ -220,7 +224,7 @@ def test_bulk_reject_and_scope(ui, resources, sessions) -> None:  # noqa: ANN001
     token = csrf(first.get("/review").get_data(as_text=True))
     r = first.post("/review/bulk", data={"csrf_token": token, "action": "reject",
                                          "reason": "spam", "ids": ids, "back": "/review"})
-    assert r.status_code == 302
+    assert r.status_code == 303
     with sessions() as s:
         statuses = [s.get(Comment, i).status for i in ids]
     assert statuses == [CommentStatus.rejected, CommentStatus.rejected, CommentStatus.pending]
@@ -229,7 +233,8 @@ def test_bulk_reject_and_scope(ui, resources, sessions) -> None:  # noqa: ANN001
                                          "ids": [other]})
     assert r.status_code == 404
     r = first.post("/review/bulk", data={"csrf_token": token, "action": "reject", "ids": ids[:1]})
-    assert r.status_code == 400  # no reason
+    assert r.status_code == 303  # no reason: back, saying so
+    assert "Hãy chọn lý do từ chối" in first.get(r.headers["Location"]).get_data(as_text=True)
     r = first.post("/review/bulk", data={"csrf_token": token, "action": "approve",
                                          "ids": ids[:1], "back": "https://evil.example/"})
     assert r.headers["Location"].endswith("/review")
@@ -245,7 +250,7 @@ def test_ban_author_rejects_pending_and_future(ui, resources, sessions) -> None:
     token = _card_token(c, ids[0])
     r = c.post(f"/review/{ids[0]}/ban", data={"csrf_token": token, "email": "1",
                                               "reject_pending": "1"})
-    assert r.status_code == 302
+    assert r.status_code == 303
     with sessions() as s:
         assert {s.get(Comment, i).status for i in ids} == {CommentStatus.rejected}
     resources.forget_cached()

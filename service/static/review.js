@@ -1,68 +1,276 @@
-// Keyboard for the review queue: j/k move, Enter opens, a approve, r reject (choose a
-// reason), e edit, d apply the diacritics suggestion, u undo, ? help.
+// The moderator's workspace, from the keyboard: j/k move in the queue and open the card
+// beside it, a approves, r + a number rejects with that reason, e edits, d applies the
+// diacritics, x marks for bulk, u undoes the last decision (wherever you are), / searches,
+// Ctrl-K opens the quick actions, ? the list of keys. Loaded on every staff page: each part
+// does nothing where its elements are absent. htmx (vendored) does the requests.
 (function () {
   "use strict";
-  const typing = (el) => el && (el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.tagName === "SELECT");
-  const list = document.querySelector("[data-keyboard-list]");
-  let index = 0;
-  function select(i) {
-    const items = list ? Array.from(list.querySelectorAll("li[data-href]")) : [];
-    if (!items.length) return;
+  const $ = (sel, root) => (root || document).querySelector(sel);
+  const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
+  const typing = (el) => el && (el.tagName === "INPUT" || el.tagName === "TEXTAREA" ||
+    el.tagName === "SELECT" || el.isContentEditable);
+  const list = $("[data-keyboard-list]");
+  const pane = $("#pane");
+  const paneShown = () => pane && getComputedStyle(pane).display !== "none";
+  const rows = () => (list ? $$("li[data-id]", list) : []);
+  let index = Math.max(0, rows().findIndex((li) => li.classList.contains("current")));
+  let reasonMode = false;
+  let moved = false;  // the first j opens the row already marked, if no card is open yet
+
+  // --- the list and the pane --------------------------------------------------------------
+  function mark(i) {
+    const items = rows();
+    if (!items.length) return null;
     index = Math.max(0, Math.min(items.length - 1, i));
     items.forEach((li, n) => li.classList.toggle("selected", n === index));
     items[index].scrollIntoView({ block: "nearest" });
+    return items[index];
   }
-  if (list) select(0);
-  document.addEventListener("keydown", (ev) => {
-    if (ev.ctrlKey || ev.metaKey || ev.altKey || typing(document.activeElement)) return;
-    const open = document.querySelector("dialog[open]");
-    if (open && ev.key !== "?") return;  // the overlay is up: keys are not decisions
-    const editor = document.querySelector("[data-editor]");
-    const approve = document.querySelector("form[data-approve]");
-    const reject = document.querySelector("form[data-reject]");
-    switch (ev.key) {
-      case "j": select(index + 1); break;
-      case "k": select(index - 1); break;
-      case "x": {
-        const item = list && list.querySelectorAll("li[data-href]")[index];
-        const box = item && item.querySelector("input[type=checkbox]");
-        if (box && !box.disabled) box.checked = !box.checked;
-        break;
-      }
-      case "Enter": {
-        const item = list && list.querySelectorAll("li[data-href]")[index];
-        if (item) window.location = item.dataset.href;
-        break;
-      }
-      case "a": if (approve) approve.submit(); break;
-      case "r": if (reject) { ev.preventDefault(); reject.querySelector("select").focus(); } break;
-      case "e": if (editor) { ev.preventDefault(); openEditor(); editor.focus(); } break;
-      case "d": applySuggestion(); break;
-      case "u": { const undo = document.querySelector("form[action$='/undo']"); if (undo) undo.submit(); break; }
-      case "?": {
-        const help = document.querySelector("[data-help]");
-        if (help) { if (help.open) help.close(); else help.showModal(); }
-        break;
-      }
-      default: return;
+  let loadTimer = null;
+  function open(li) {
+    if (!li) return;
+    if (!paneShown()) { window.location = li.dataset.href; return; }
+    rows().forEach((r) => r.classList.toggle("current", r === li));
+    clearTimeout(loadTimer);
+    // A burst of j presses loads only the card the moderator stops on.
+    loadTimer = setTimeout(() => {
+      htmx.ajax("GET", li.dataset.paneUrl, { target: "#pane", swap: "innerHTML" });
+      history.replaceState(null, "", li.dataset.href);
+    }, 90);
+  }
+  function nextRowId() {
+    // The comment the moderator would reach next in their list: where a decision goes on.
+    const items = rows();
+    const card = $("[data-comment]", pane || document);
+    const at = card ? items.findIndex((li) => li.dataset.id === card.dataset.comment) : index;
+    const after = items.slice(at + 1).concat(items.slice(0, Math.max(0, at)));
+    const next = after.find((li) => !li.classList.contains("busy"));
+    return next ? next.dataset.id : "";
+  }
+  function prepareCard() {
+    $$("[data-next]").forEach((input) => { input.value = nextRowId(); });
+    const card = $("[data-comment]", pane || document);
+    if (card && list) {
+      const items = rows();
+      const at = items.findIndex((li) => li.dataset.id === card.dataset.comment);
+      items.forEach((li) => li.classList.toggle("current", li.dataset.id === card.dataset.comment));
+      if (at >= 0) mark(at);
     }
+  }
+  if (list) {
+    list.addEventListener("click", (ev) => {
+      const link = ev.target.closest("a.row-link");
+      if (!link || !paneShown() || ev.ctrlKey || ev.metaKey || ev.shiftKey) return;
+      ev.preventDefault();
+      const li = link.closest("li[data-id]");
+      mark(rows().indexOf(li));
+      open(li);
+    });
+    list.addEventListener("change", updateSelection);
+  }
+  document.body.addEventListener("htmx:afterSettle", (ev) => {
+    if (ev.detail && ev.detail.target === pane) { prepareCard(); wireCard(); }
+    updateSelection();
+    toastTimers();
   });
+
+  // --- decisions ------------------------------------------------------------------------------
+  function checked() { return list ? $$("input[name=ids]:checked", list) : []; }
+  function updateSelection() {
+    const n = checked().length;
+    $$("[data-selected-count]").forEach((el) => { el.textContent = String(n); });
+    const bulk = $("[data-bulk]");
+    if (bulk) bulk.classList.toggle("active", n > 0);
+  }
+  function approve() {
+    if (checked().length) { $("[data-bulk] button[value=approve]").click(); return; }
+    const button = $("form[data-approve] button.approve");
+    if (button) { $$("[data-next]").forEach((i) => { i.value = nextRowId(); }); button.click(); }
+  }
+  function enterReasonMode() {
+    const reasons = $("[data-reasons]");
+    if (!reasons && !checked().length) return;
+    reasonMode = true;
+    if (reasons) reasons.classList.add("choosing");
+    document.documentElement.classList.add("choosing-reason");
+  }
+  function leaveReasonMode() {
+    reasonMode = false;
+    $$("[data-reasons]").forEach((r) => r.classList.remove("choosing"));
+    document.documentElement.classList.remove("choosing-reason");
+  }
+  function rejectWith(number) {
+    leaveReasonMode();
+    if (checked().length) {
+      const select = $("[data-bulk-reason]");
+      const option = select && select.options[parseInt(number, 10)];
+      if (!option) return;
+      select.value = option.value;
+      $("[data-bulk] button[value=reject]").click();
+      return;
+    }
+    const button = $(`[data-reasons] button[data-reason-key="${number}"]`);
+    if (button) { $$("[data-next]").forEach((i) => { i.value = nextRowId(); }); button.click(); }
+  }
   function openEditor() {
-    const editor = document.querySelector("[data-editor]");
+    const editor = $("[data-editor]");
     if (!editor) return null;
     editor.hidden = false;
     editor.disabled = false;  // only now does approving send the edited text
-    const label = document.querySelector("[data-editor-label]");
+    const label = $("[data-editor-label]");
     if (label) label.hidden = false;
     return editor;
   }
   function applySuggestion() {
-    const suggestion = document.querySelector("[data-suggestion]");
+    const suggestion = $("[data-suggestion]");
     const editor = openEditor();
     if (editor && suggestion) editor.value = suggestion.textContent;
   }
-  // Live arrivals: poll for tab counts and comments that became pending, and slot new rows
-  // in at the top of the first page without a reload (the server renders and escapes them).
+  function wireCard() {
+    const edit = $("[data-edit]");
+    if (edit) edit.addEventListener("click", () => { const e = openEditor(); if (e) e.focus(); });
+    const apply = $("[data-apply-suggestion]");
+    if (apply) apply.addEventListener("click", applySuggestion);
+    const note = $("form[data-reject] input[name=note]");
+    if (note) {
+      // A note typed, Enter: then the reason's number sends both.
+      note.addEventListener("keydown", (ev) => {
+        if (ev.key !== "Enter") return;
+        ev.preventDefault();
+        ev.stopPropagation();
+        note.blur();
+        enterReasonMode();
+      });
+    }
+  }
+  wireCard();
+  prepareCard();
+  if (list && !$("li.selected", list)) mark(index);
+
+  // --- the undo toast --------------------------------------------------------------------------
+  let toastTimer = null;
+  let expireTimer = null;
+  function toastTimers() {
+    const toast = $("#toast");
+    if (!toast || toast.hidden) return;
+    toast.classList.remove("compact");
+    clearTimeout(toastTimer);
+    clearTimeout(expireTimer);
+    // Prominent for a few seconds, then a small reminder until the undo window closes.
+    toastTimer = setTimeout(() => toast.classList.add("compact"), 6000);
+    const left = parseInt(toast.dataset.secondsLeft, 10);
+    if (left > 0) expireTimer = setTimeout(() => { toast.hidden = true; }, left * 1000);
+  }
+  toastTimers();
+  function undo() {
+    const form = $("#toast:not([hidden]) form[data-undo]");
+    if (form) form.requestSubmit();
+  }
+
+  // --- quick actions (Ctrl-K) ------------------------------------------------------------------
+  const palette = $("[data-palette]");
+  const fold = (s) => s.normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/đ/g, "d")
+    .replace(/Đ/g, "D").toLowerCase();
+  function paletteItems() { return palette ? $$("[data-palette-list] li", palette) : []; }
+  function paletteFilter() {
+    const words = fold($("[data-palette-input]", palette).value).split(/\s+/).filter(Boolean);
+    let first = null;
+    paletteItems().forEach((li) => {
+      const hit = words.every((w) => fold(li.textContent).includes(w));
+      li.hidden = !hit;
+      li.classList.remove("active");
+      if (hit && !first) first = li;
+    });
+    if (first) first.classList.add("active");
+  }
+  function paletteMove(step) {
+    const shown = paletteItems().filter((li) => !li.hidden);
+    if (!shown.length) return;
+    const at = shown.findIndex((li) => li.classList.contains("active"));
+    shown.forEach((li) => li.classList.remove("active"));
+    const next = shown[(at + step + shown.length) % shown.length];
+    next.classList.add("active");
+    next.scrollIntoView({ block: "nearest" });
+  }
+  function run(li) {
+    if (!li) return;
+    palette.close();
+    if (li.dataset.href) {
+      if (li.hasAttribute("data-external")) window.open(li.dataset.href, "_blank", "noopener");
+      else window.location = li.dataset.href;
+    } else if (li.dataset.action === "help") {
+      toggleHelp();
+    } else if (li.dataset.click) {
+      const target = $(li.dataset.click);
+      if (target) { target.focus(); target.click(); }
+    }
+  }
+  if (palette) {
+    const input = $("[data-palette-input]", palette);
+    input.addEventListener("input", paletteFilter);
+    input.addEventListener("keydown", (ev) => {
+      if (ev.key === "ArrowDown") { ev.preventDefault(); paletteMove(1); }
+      else if (ev.key === "ArrowUp") { ev.preventDefault(); paletteMove(-1); }
+      else if (ev.key === "Enter") { ev.preventDefault(); run($("li.active:not([hidden])", palette)); }
+    });
+    palette.addEventListener("click", (ev) => run(ev.target.closest("li")));
+  }
+  function openPalette() {
+    if (!palette) return;
+    const input = $("[data-palette-input]", palette);
+    input.value = "";
+    paletteFilter();
+    palette.showModal();
+    input.focus();
+  }
+  function toggleHelp() {
+    const help = $("[data-help]");
+    if (help) { if (help.open) help.close(); else help.showModal(); }
+  }
+
+  // --- the keys ---------------------------------------------------------------------------------
+  document.addEventListener("keydown", (ev) => {
+    if ((ev.ctrlKey || ev.metaKey) && ev.key.toLowerCase() === "k") {
+      ev.preventDefault();
+      openPalette();
+      return;
+    }
+    if (ev.key === "Escape") {
+      if (reasonMode) { leaveReasonMode(); return; }
+      if (typing(document.activeElement)) { document.activeElement.blur(); return; }
+    }
+    if (ev.ctrlKey || ev.metaKey || ev.altKey || typing(document.activeElement)) return;
+    if ($("dialog[open]") && ev.key !== "?") return;  // an overlay is up: keys are not decisions
+    if (reasonMode) {
+      if (/^[1-9]$/.test(ev.key)) { ev.preventDefault(); rejectWith(ev.key); return; }
+      leaveReasonMode();
+    }
+    switch (ev.key) {
+      case "j": open(mark(moved || $("[data-comment]", pane || document) ? index + 1 : index)); moved = true; break;
+      case "k": open(mark(index - 1)); moved = true; break;
+      case "Enter": { const li = rows()[index]; if (li) { if (paneShown()) open(li); else window.location = li.dataset.href; } break; }
+      case "o": { const card = $("[data-comment]"); if (card) window.location = card.dataset.pageUrl; break; }
+      case "x": {
+        const li = rows()[index];
+        const box = li && $("input[type=checkbox]", li);
+        if (box && !box.disabled) { box.checked = !box.checked; updateSelection(); }
+        moved = true;
+        break;
+      }
+      case "a": approve(); break;
+      case "r": enterReasonMode(); break;
+      case "e": { const editor = openEditor(); if (editor) { ev.preventDefault(); editor.focus(); } break; }
+      case "d": applySuggestion(); break;
+      case "u": undo(); break;
+      case "/": { const search = $("[data-search]"); if (search) { ev.preventDefault(); search.focus(); search.select(); } break; }
+      case "?": toggleHelp(); break;
+      default: return;
+    }
+  });
+
+  // --- live arrivals ------------------------------------------------------------------------------
+  // Poll for tab counts and comments that became pending, and slot new rows in at the top of
+  // the first page without a reload (the server renders and escapes them).
   const MAX_INSERTED = 50;
   let inserted = 0;
   function poll() {
@@ -77,27 +285,26 @@
   function showArrivals(data) {
     list.dataset.cursor = data.cursor;
     Object.entries(data.counts).forEach(([tab, n]) => {
-      const el = document.querySelector(`[data-count="${tab}"]`);
+      const el = $(`[data-count="${tab}"]`);
       if (el) el.textContent = n;
     });
     if (list.dataset.insert !== "yes") return;
-    const fresh = data.items.filter((item) => !list.querySelector(`li[data-id="${item.id}"]`));
+    const fresh = data.items.filter((item) => !$(`li[data-id="${item.id}"]`, list));
     if (!fresh.length) return;
-    const note = document.querySelector("[data-arrivals-note]");
+    const note = $("[data-arrivals-note]");
     if (data.more || inserted + fresh.length > MAX_INSERTED) {
       // A flood: say so rather than pushing the moderator's place down the page.
       if (note) { note.textContent = note.dataset.flood; note.hidden = false; }
       return;
     }
-    const empty = list.querySelector("li.empty");
+    const empty = $("li.empty", list);
     if (empty) empty.remove();
-    const selected = list.querySelector("li.selected");
+    const selected = $("li.selected", list);
     const template = document.createElement("template");
     template.innerHTML = fresh.map((item) => item.html).join("");
     list.prepend(template.content);
     inserted += fresh.length;
-    const items = Array.from(list.querySelectorAll("li[data-href]"));
-    select(selected ? items.indexOf(selected) : 0);
+    if (selected) mark(rows().indexOf(selected));
     if (note) {
       // The page renders the notes in the moderator's language (queue.html); {n}: the count.
       const text = inserted === 1 ? note.dataset.one : note.dataset.many;
@@ -109,8 +316,5 @@
     const every = Math.max(1000, parseInt(list.dataset.pollMs, 10) || 15000);
     setInterval(() => { if (!document.hidden) poll(); }, every);
   }
-  const edit = document.querySelector("[data-edit]");
-  if (edit) edit.addEventListener("click", () => { const e = openEditor(); if (e) e.focus(); });
-  const apply = document.querySelector("[data-apply-suggestion]");
-  if (apply) apply.addEventListener("click", applySuggestion);
+  updateSelection();
 })();
