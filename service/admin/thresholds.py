@@ -157,7 +157,7 @@ def thresholds_apply():  # noqa: ANN201
     site = _site(form.get("site"))
     if site is None:
         flash(_("Choose the site to apply the threshold to."), "error")
-        return redirect(back), 400
+        return redirect(back, 303)
     session = db.session()
     site = session.get(Site, site.id, with_for_update=True, populate_existing=True)
     settings = dict(site.settings or {})

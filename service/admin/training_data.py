@@ -204,18 +204,18 @@ def training_data_apply():  # noqa: ANN201
         op_name, raw_keys = request.form.get("op", ""), request.form.getlist("keys")
     if op_name not in _OPS:
         flash(_("Choose what to do with the examples."), "error")
-        return redirect(back), 400
+        return redirect(back, 303)
     try:
         keys = examples.parse_keys(raw_keys)
     except ValueError:
         flash(_("Unknown example."), "error")
-        return redirect(back), 400
+        return redirect(back, 303)
     if not keys:
         flash(_("Select at least one example."), "error")
-        return redirect(back), 400
+        return redirect(back, 303)
     if len(keys) > MAX_SELECTION:
         flash(_("Select at most %(num)d examples at a time.", num=MAX_SELECTION), "error")
-        return redirect(back), 400
+        return redirect(back, 303)
     note = (request.form.get("note") or "").strip() or None
     if note and (error := text_error(note, one_line=True, max_length=500)):
         flash(error, "error")
@@ -236,7 +236,7 @@ def training_data_apply():  # noqa: ANN201
     except IntegrityError:  # another admin created the same override at the same moment
         session.rollback()
         flash(_("This was changed in the meantime. Reload the page and try again."), "error")
-        return redirect(back), 409
+        return redirect(back, 303)
     message = _("%(num)d example(s) changed.", num=len(changes))
     if skipped:
         message += " " + _("%(num)d left as they were.", num=skipped)
@@ -252,7 +252,7 @@ def training_data_imports():  # noqa: ANN201
     file = (request.form.get("file") or "").strip()
     if excluded is None or not file or text_error(file, one_line=True):
         flash(_("Choose what to do with the examples."), "error")
-        return redirect(back), 400
+        return redirect(back, 303)
     site_id = _site_arg(request.form.get("site"))
     session = db.session()
     changed = examples.set_import_excluded(session, file, site_id, excluded)

@@ -339,7 +339,7 @@ def test_bad_page_input_is_400(scored, query: str) -> None:  # noqa: ANN001
     ({"rule": "approve", "threshold": "0.51"}, 400),
     ({"rule": "approve", "threshold": "off"}, 400),
     ({"rule": "drop", "threshold": "0.9"}, 400),
-    ({"rule": "reject", "category": "spam", "threshold": "0.9", "site": ""}, 400),
+    ({"rule": "reject", "category": "spam", "threshold": "0.9", "site": ""}, 303),  # flashed
     ({"rule": "reject", "category": "spam", "threshold": "0.9", "site": "987654"}, 404),
     ({"rule": "reject", "category": "spam", "threshold": "0.9", "site": "x"}, 400),
 ])
