@@ -5,6 +5,7 @@ The work itself is service/retraining.py."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -56,6 +57,33 @@ def version_url(version: str | None) -> str | None:
     return f"{url_for('admin.index')}/models/{version}" if version else None
 
 
+# What the trainer writes on the run (service/retraining.py, English for the log), read
+# back in the admin's language; anything else (an error's own text) is shown as written.
+_MESSAGES: list[tuple[re.Pattern, Any]] = [
+    (re.compile(r"reading the decisions and the base data"),
+     lambda m: _("reading the decisions and the base data")),
+    (re.compile(r"training on (\d+) examples \((\d+) base, (\d+) decisions, (\d+) imports\); "
+                r"(\d+) decisions held out"),
+     lambda m: _("training on %(n)s examples (%(base)s base, %(decisions)s decisions, "
+                 "%(imports)s imports); %(held)s decisions held out", n=m[1], base=m[2],
+                 decisions=m[3], imports=m[4], held=m[5])),
+    (re.compile(r"stale: no sign of its worker since (.+) UTC; a new run was started"),
+     lambda m: _("stopped: no sign of its worker since %(when)s UTC; a new run was started",
+                 when=m[1])),
+    (re.compile(r"nothing to learn from: (\d+) examples, labels (.*) \(at least two labels "
+                r"are needed\)"),
+     lambda m: _("nothing to learn from: %(n)s examples, labels %(labels)s (at least two "
+                 "labels are needed)", n=m[1], labels=m[2])),
+]
+
+
+def message_label(message: str | None) -> str:
+    for pattern, words in _MESSAGES:
+        if match := pattern.fullmatch(message or ""):
+            return words(match)
+    return message or ""
+
+
 def _view(run: TrainingRun, alive: Any) -> dict[str, Any]:
     """What the page and the JSON endpoint show of a run."""
     stale = run.status in retraining.ACTIVE and retraining.is_stale(run, alive(run.id))
@@ -65,7 +93,8 @@ def _view(run: TrainingRun, alive: Any) -> dict[str, Any]:
         "status_label": str(STATUS_LABELS.get(status, status)),
         "stage": run.stage, "stage_label": str(STAGE_LABELS.get(run.stage or "", run.stage or "")),
         "progress": round(run.progress or 0.0, 4), "percent": int(100 * (run.progress or 0.0)),
-        "message": run.message, "version": run.version, "version_url": version_url(run.version),
+        "message": message_label(run.message), "version": run.version,
+        "version_url": version_url(run.version),
         "finished": run.status in (retraining.SUCCEEDED, retraining.FAILED),
         "live": run.status in retraining.ACTIVE and not stale,
         "created_at": run.created_at.isoformat() if run.created_at else None,

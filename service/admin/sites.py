@@ -230,17 +230,23 @@ def _form_values(form: MultiDict, checkboxes: tuple[str, ...] = ()) -> dict[str,
     return values
 
 
-def show(value: Any) -> str:
-    """A value in the audit history."""
+def show(value: Any, labels: dict[str, Any] | None = None) -> str:
+    """A value in the audit history; `labels` names its codes (a policy, a role, the
+    categories of a dict's keys) in the reader's language."""
+    labels = labels or {}
     if value is None or value == "" or value == [] or value == {}:
         return "—"
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
+        return ", ".join(str(labels.get(v, v)) for v in value)
     if isinstance(value, dict):
-        return ", ".join(f"{k}: {show(v)}" for k, v in value.items())
-    return str(value)
+        return ", ".join(f"{labels.get(k, k)}: {show(v)}" for k, v in value.items())
+    return str(labels.get(value, value)) if isinstance(value, str) else str(value)
+
+
+# The codes in a site's history, in words.
+VALUE_LABELS = {"diacritics_policy": DIACRITICS_POLICIES, "auto_reject": CATEGORIES}
 
 
 def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -285,6 +291,7 @@ def _site_page(site: Site, status: int = 200, *, details: dict[str, Any] | None 
         has_webhook_secret=bool(stored.get("webhook_secret")),
         shown=shown, shown_kinds=SHOWN_KINDS,
         history=_history(site), actions=ACTIONS, fields=FIELDS, show=show,
+        value_labels=VALUE_LABELS,
         categories=CATEGORIES, policies=DIACRITICS_POLICIES, max_length_limit=MAX_LENGTH_LIMIT,
     ), status))
     if shown:

@@ -149,6 +149,7 @@ def _user_page(user: User, status: int = 200, *, errors: dict[str, str] | None =
         errors=errors or {}, refused=refused, shown=shown,
         last_sign_in=_last_sign_ins([user.id]).get(user.id),
         history=history, actions=ACTIONS, fields=FIELDS, show=show,
+        value_labels={"role": ROLES},
         is_self=user.id == current_user.id,
     ), status))
     if shown:
