@@ -361,7 +361,7 @@ def test_compare_page(ui, registry, resources, sessions, redis_client) -> None: 
     r = c.get(f"/admin/models/{FULL}")
     html = r.get_data(as_text=True)
     assert r.status_code == 200
-    assert "style=" not in html and "<script" not in html.split("</main>")[0].split("<main>")[1]
+    assert "style=" not in html and "<script" not in html.split("</main>")[0].split("<main", 1)[1]
     assert "&lt;script&gt;" in html or "<img src=x" not in html  # comment text escaped
     assert "<script>alert(1)" not in html and "<img src=x" not in html
     section = html.split('data-set="decisions"')[1].split("</details>")[0]

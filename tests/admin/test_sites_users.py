@@ -182,7 +182,8 @@ def test_settings_apply_to_the_next_comment(ui, resources, sessions) -> None:  #
         "max_length": {"before": 2000, "after": 80},
     }
     html = c.get(page).get_data(as_text=True)
-    assert "Settings changed" in html and "2000 → 80" in html and "flag → reject" in html
+    assert "Settings changed" in html and "2000 → 80" in html
+    assert "Flag: the comment waits with a suggestion → Reject automatically" in html
 
 
 @pytest.mark.parametrize(("field", "value"), [
@@ -447,7 +448,7 @@ def test_role_and_scope_apply_at_the_next_request(ui, sessions) -> None:  # noqa
          "sites": {"before": [f"Báo B (#{keys['b'][0]})"], "after": []}},
     ]
     html = c.get(page).get_data(as_text=True)
-    assert "Role or sites changed" in html and "moderator → admin" in html
+    assert "Role or sites changed" in html and "Moderator → Administrator" in html
 
 
 def test_admin_cannot_disable_or_demote_themselves(ui, sessions) -> None:  # noqa: ANN001, F811
