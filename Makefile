@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 # Reinstall when pyproject.toml changes.
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint translations browser bench bench-intake bench-diacritics bench-pipeline bench-classifier bench-retrain bench-public clean
+.PHONY: run test lint translations browser bench bench-intake bench-diacritics bench-pipeline bench-classifier bench-retrain bench-public bench-keyboard clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -67,6 +67,11 @@ bench-retrain: $(STAMP)
 # The reader API (published comments, counts, CAPTCHA) under a 100,000-comment backlog.
 bench-public: $(STAMP)
 	$(PY) benchmarks/public_read.py
+
+# A moderator clears 50 mixed real comments from the keyboard in Chromium: keys and server
+# time per decision, beside a whole page as before the workspace.
+bench-keyboard: $(STAMP) browser
+	$(PY) benchmarks/keyboard_loop.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
