@@ -23,7 +23,7 @@ CATALOG = Path(__file__).resolve().parent.parent / "service/translations/vi/LC_M
 # Words that are the same in both languages on these pages: names of things, formats, units.
 SHARED = {"spam", "email", "mail", "zalo", "telegram", "json", "jsonl", "html", "http",
           "https", "webhook", "webhooks", "token", "prometheus", "macro", "online", "vimod",
-          "enter", "ctrl", "shadow", "offensive", "hate", "clean", "default", "esc", "test",
+          "enter", "ctrl", "shadow", "default", "esc", "test",
           # technical terms given in parentheses after their Vietnamese name, on purpose
           "origin", "precision", "recall", "coverage", "fingerprint", "lines"}
 # Text that is not the interface: what people wrote, codes and keys.
@@ -80,8 +80,10 @@ def english_left(html: str, vocabulary: set[str]) -> list[str]:
     parser.feed(html)
     found = []
     for text in parser.texts:
-        # File names, paths, domains and addresses are code, not words.
-        words = " ".join(t for t in text.split() if not re.search(r"[/_.@:=]\w", t))
+        # File names, paths, domains and addresses are code, not words; so are the codes a
+        # file must hold, quoted (“clean”).
+        words = " ".join(t for t in text.split()
+                         if not re.search(r"[/_.@:=]\w|^[“\"].*[”\"][,.;:)]*$", t))
         hits = [w for w in re.findall(r"[A-Za-z]{4,}", words) if w.lower() in vocabulary]
         if hits:
             found.append(f"{', '.join(hits)}: {text[:80]!r}")
