@@ -108,9 +108,12 @@ def _site_arg(raw: str | None) -> int | None:
 
 
 def _date_arg(name: str) -> date | None:
-    """A YYYY-MM-DD date, or None (the caller refuses a non-empty value that is not one).
-    Years stay well inside datetime's range, as the day after and UTC shifts need."""
+    """A date as Vietnamese write it, dd/mm/yyyy (the form's fields), or YYYY-MM-DD (links,
+    scripts); None otherwise (the caller refuses a non-empty value that is not one). Years
+    stay well inside datetime's range, as the day after and UTC shifts need."""
     raw = (request.args.get(name) or "").strip()
+    if match := re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", raw):
+        raw = f"{match[3]}-{int(match[2]):02d}-{int(match[1]):02d}"
     if not raw or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
         return None
     try:
@@ -139,7 +142,7 @@ def _filter_from_args() -> examples.ExampleFilter:
     since, until = _date_arg("from"), _date_arg("to")
     for name, value in (("from", since), ("to", until)):
         if args.get(name, "").strip() and value is None:
-            raise _bad(_("Dates are written YYYY-MM-DD."))
+            raise _bad(_("Dates are written dd/mm/yyyy."))
     if since and until and since > until:
         raise _bad(_("The start date is after the end date."))
     return examples.ExampleFilter(
@@ -276,7 +279,7 @@ def training_data_export():  # noqa: ANN201
     site_id = _site_arg(request.args.get("site"))
     since = _date_arg("from")
     if request.args.get("from", "").strip() and since is None:
-        raise _bad(_("Dates are written YYYY-MM-DD."))
+        raise _bad(_("Dates are written dd/mm/yyyy."))
 
     def chunks() -> Iterator[str]:
         # The view's contexts are torn down (its session closed) before the body streams;
