@@ -328,9 +328,8 @@ ARRIVALS_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 def arrivals():  # noqa: ANN201
     """What changed since the page was drawn: tab counts, and comments that became
     pending since `since` (rendered rows, escaped like the page), for the queue to poll."""
-    tab = request.args.get("tab", "pending")
-    if tab not in TABS:
-        abort(404)
+    view = QueueView.from_args()
+    tab, filters = view.tab, view.filters
     try:
         since = datetime.fromisoformat(request.args.get("since", ""))
     except ValueError:
@@ -339,8 +338,6 @@ def arrivals():  # noqa: ANN201
     if since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
     since = max(since, ARRIVALS_EPOCH)  # no overflow when the overlap is subtracted
-    view = QueueView.from_args()
-    filters = view.filters
     if filters.site_id is not None and not current_user.can_see_site(filters.site_id):
         abort(404)
     cursor = utcnow()
