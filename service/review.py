@@ -19,6 +19,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    url_for,
 )
 from flask_babel import LazyString, ngettext
 from flask_babel import gettext as _
@@ -462,10 +463,18 @@ def _htmx() -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
+def _in_workspace() -> bool:
+    """The request comes from the two-pane queue (its pane is #pane), not a card's own page,
+    which has no list or tabs to bring up to date."""
+    return request.headers.get("HX-Target") == "pane"
+
+
 def _pane(card: dict[str, Any] | None, view: QueueView, **extra: Any) -> str:
     """The workspace's right pane (htmx): the card, and the tabs and toast brought along."""
+    workspace = _in_workspace()
     return render_template("review/_pane.html", card=card, view=view, tabs=TABS,
-                           counts=_counts(view.filters), **extra)
+                           workspace=workspace,
+                           counts=_counts(view.filters) if workspace else None, **extra)
 
 
 def _stay(comment: Comment, view: QueueView, message: str, category: str = "error",
@@ -496,7 +505,10 @@ def _moved_on(comment: Comment, view: QueueView, action: str):  # noqa: ANN202
     if _htmx():
         card = _card_context(_get_visible(next_id), view) if next_id else None
         response = make_response(_pane(card, view, decided=comment.id))
-        response.headers["HX-Push-Url"] = view.queue_url(next_id)
+        # A card's own page moves on to the next card's page, the workspace to its queue.
+        response.headers["HX-Push-Url"] = (
+            view.queue_url(next_id) if _in_workspace() or not next_id
+            else url_for("review.card", comment_id=next_id, **view.args()))
         return response
     return redirect(view.queue_url(next_id), 303)
 

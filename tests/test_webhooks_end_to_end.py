@@ -56,7 +56,7 @@ def test_receiver_failing_twice_gets_the_event_once(ui, resources, sessions,  # 
         login(moderator, "bientap_a")
         r = moderator.post(f"/review/{cid}/approve",
                            data={"csrf_token": _card_token(moderator, cid)})
-        assert r.status_code == 302
+        assert r.status_code == 303
         start("worker")  # its sweep (every second) must not send a delivered event again
         rx.wait_for(lambda x: len(x.accepted()) == 1)
         time.sleep(8 * BACKOFF + 2)  # room for any wrong repeat (retry or sweep) to show up

@@ -38,6 +38,15 @@ from service.storage import Site
 
 section("admin.models", _l("Models"))
 
+# The registry's log records an action code (models/classifier/registry.py); shown in words.
+LOG_ACTIONS = {
+    "promote": _l("made active"),
+    "rollback": _l("rolled back"),
+    "clear": _l("back to the global model"),
+    "shadow": _l("shadow mode started"),
+    "shadow_clear": _l("shadow mode stopped"),
+}
+
 # Evaluating both models on all base files takes ~8 s when nothing is cached yet: the page
 # computes what fits in this time and says what a reload will add.
 PAGE_BUDGET_SECONDS = 3.0
@@ -162,7 +171,7 @@ def models_list():  # noqa: ANN201
     return render_template("admin/models/list.html", rows=rows, scopes=scopes,
                            sites=list(sites.values()), shadow=shadow,
                            shadow_since=parse_since((shadow or {}).get("since")),
-                           log=log, parse_since=parse_since,
+                           log=log, parse_since=parse_since, log_actions=LOG_ACTIONS,
                            site_label=lambda scope: _site_label(sites, scope))
 
 

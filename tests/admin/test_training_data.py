@@ -625,7 +625,7 @@ def test_base_data_box(decided, tmp_path: Path, monkeypatch) -> None:  # noqa: A
                        "news_spam.csv": "yes"}     # shipped in the package
     vihsd = box.split('data-base-file="vihsd_train.csv"')[1].split("</tr>")[0]
     assert "22,719" in vihsd and "research use only" in vihsd and "ViHSD" in vihsd
-    assert "<code>2</code>→hate" in vihsd
+    assert "<code>2</code>→<code>hate</code>" in vihsd
     assert "44,492" in box and str(tmp_path) in box
 
 

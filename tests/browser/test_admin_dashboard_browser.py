@@ -31,7 +31,7 @@ def test_word_lists_add_and_test_a_text(page, ui, sessions) -> None:  # noqa: AN
     marks = page.locator("[data-test-result] mark")
     assert marks.all_inner_texts() == ["Đ.m", "b á n hàng online"]
     assert marks.first.evaluate("e => getComputedStyle(e).backgroundColor") == \
-        "rgb(255, 208, 214)"  # mark.banned in vimod.css
+        "rgb(255, 213, 208)"  # mark.banned in vimod.css (#ffd5d0)
     assert "<b>giá rẻ</b>" in page.inner_text("[data-test-result] .body")  # shown as text
     assert page.problems == []
 

@@ -45,7 +45,8 @@ def test_admin_edits_settings_and_rotates_the_key(page, ui, sessions) -> None:  
     assert stored["max_length"] == 500 and stored["diacritics_policy"] == "reject"
     assert stored["auto_reject"] == {"spam": 0.97}
     history = page.inner_text('#history tr[data-action="site.settings"]')
-    assert "quantri" in history and "2000 → 500" in history and "flag → reject" in history
+    assert "quantri" in history and "2000 → 500" in history
+    assert "→ Tự động từ chối" in history  # the policy's name, not its code ("reject")
     assert "0.97" in history and "https://baoa.vn/vimod-hook" in history
 
     # Replace the key: asked first, then the new key is shown once.
