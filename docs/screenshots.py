@@ -113,16 +113,26 @@ def main() -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        page = browser.new_page(viewport={"width": 1100, "height": 720})
+        # The workspace as a moderator sees it on a newsroom's wide screen: the first
+        # comment decided from the keyboard (the undo toast), the next one open beside the list.
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
         page.goto(base + "/login")
         page.fill("#username", "bientap")
         page.fill("#password", "mat-khau-demo")
         page.keyboard.press("Enter")
         page.wait_for_url("**/review")
-        page.screenshot(path=str(out / "review-queue.png"), full_page=True)
+        page.keyboard.press("j")
+        page.wait_for_selector("#pane [data-comment]")
+        page.keyboard.press("a")
+        page.wait_for_selector("#toast:not([hidden])")
+        page.wait_for_selector("#pane [data-comment]")
+        page.screenshot(path=str(out / "review-queue.png"))
         page.goto(f"{base}/review/{ids[1]}")
         page.keyboard.press("d")
         page.screenshot(path=str(out / "review-card.png"), full_page=True)
+        # An error page: a moderator following a link to the admin console.
+        page.goto(f"{base}/admin/users")
+        page.screenshot(path=str(out / "review-error.png"))
         shots = {
             "admin-dashboard.png": "/admin/dashboard",
             "admin-site.png": f"/admin/sites/{site.site.id}",
@@ -159,7 +169,8 @@ def main() -> None:
         browser.close()
     server.shutdown()
     redis_server.stop()
-    print("wrote", ", ".join(["review-queue.png", "review-card.png", *shots, "embed-form.png"]),
+    print("wrote", ", ".join(["review-queue.png", "review-card.png", "review-error.png", *shots,
+                              "embed-form.png"]),
           "in", out)
 
 

@@ -135,3 +135,20 @@ def test_every_staff_page_is_vietnamese(world, sessions) -> None:  # noqa: ANN00
         if found := english_left(r.get_data(as_text=True), vocabulary):
             leaks[path] = found
     assert leaks == {}, "\n".join(f"{p}:\n  " + "\n  ".join(f) for p, f in leaks.items())
+
+
+def test_error_pages_are_vietnamese(world) -> None:  # noqa: ANN001, F811
+    """A refusal ends on a page of the app that says, in Vietnamese, what happened and how to
+    go on: a moderator following a link to the admin console (403), a comment that is not
+    there (404)."""
+    app, _ = world
+    vocabulary = english_words()
+    moderator = app.test_client()
+    assert login(moderator, "bientap_a").status_code == 302
+    for path, status, title in (("/admin/users", 403, "Bạn không có quyền vào trang này"),
+                                ("/review/2147483000", 404, "Không tìm thấy")):
+        r = moderator.get(path)
+        html = r.get_data(as_text=True)
+        assert r.status_code == status and f'data-status="{status}"' in html
+        assert title in html and 'href="/review"' in html  # the way on
+        assert english_left(html, vocabulary) == [], path
