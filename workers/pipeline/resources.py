@@ -49,10 +49,12 @@ class Resources:
         sessions: sessionmaker[Session],
         redis: redis_lib.Redis | None = None,
         clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], datetime] = utcnow,
     ) -> None:
         self.sessions = sessions
         self.redis = redis
         self._clock = clock
+        self._wall = wall  # the time bans expire by
         # site → (expires at, generation it was read at, matcher)
         self._matchers: dict[int, tuple[float, int | None, WordMatcher]] = {}
         self._generation: int | None = None
@@ -96,7 +98,7 @@ class Resources:
         expired). A ban made or lifted before this call applies (Redis generation); without
         Redis, within BANS_FALLBACK_TTL_SECONDS."""
         now = self._clock()
-        wall = utcnow()
+        wall = self._wall()
         generation = self._bans_generation(now)
         ttl = BANS_TTL_SECONDS if generation is not None else BANS_FALLBACK_TTL_SECONDS
         cached = self._bans.get(site_id)
