@@ -21,7 +21,7 @@ from service import bans as ban_rules
 from service import db, moderation
 from service.params import parse_id, parse_page
 from service.review import _visible_sites, bp
-from service.storage import Ban, Site, User
+from service.storage import Ban, Comment, Site, User
 from service.storage.tables import utcnow
 
 PAGE_SIZE = 25
@@ -66,11 +66,22 @@ def remaining(ban: Ban, now: datetime) -> str:
                     max(1, int(left.total_seconds() // 60)))
 
 
+def author_bans(comment: Comment) -> list[Ban]:
+    """The bans in force against the comment's author on its site (by e-mail or IP)."""
+    who = [func.lower(Ban.email) == comment.author_email.lower()]
+    if comment.client_ip:
+        who.append(Ban.ip == comment.client_ip)
+    return list(db.session().scalars(select(Ban).where(
+        Ban.site_id == comment.site_id, ban_rules.active(utcnow()), or_(*who))
+        .order_by(Ban.id)))
+
+
 @bp.app_context_processor
 def _ban_choices() -> dict[str, Any]:
-    """The card's ban form: its durations and the one chosen at first."""
+    """The card's ban form: its durations and the one chosen at first; the author's bans."""
     return {"ban_durations": ban_rules.DURATIONS,
-            "ban_default_duration": ban_rules.DEFAULT_DURATION}
+            "ban_default_duration": ban_rules.DEFAULT_DURATION, "author_bans": author_bans,
+            "ban_remaining": lambda ban: remaining(ban, utcnow())}
 
 
 FROM_COMMENT = re.compile(r"from comment (\d+)")

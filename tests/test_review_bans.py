@@ -70,6 +70,8 @@ def test_ban_for_7_days_applies_at_once_and_lifting_too(ui, resources, sessions)
         assert comment.status == CommentStatus.auto_rejected
         assert comment.analysis["decision"]["phase"] == "bans"
 
+    card = c.get(f"/review/{banned}").get_data(as_text=True)
+    assert "Người viết đang bị chặn trên trang tin này (còn 7 ngày)" in card
     row = _row(_bans_page(c), ban_id)
     assert f"<bdi>{AUTHOR}</bdi>" in row and "<bdi>Báo A</bdi>" in row
     assert "<bdi>Quảng cáo cờ bạc</bdi>" in row and "<bdi>bientap_a</bdi>" in row
@@ -94,6 +96,7 @@ def test_ban_for_7_days_applies_at_once_and_lifting_too(ui, resources, sessions)
 
     after = post_comment(app, key, resources, "Tôi xin lỗi, sẽ bình luận đúng mực")
     assert _status(sessions, after) == CommentStatus.pending
+    assert "data-author-banned" not in c.get(f"/review/{after}").get_data(as_text=True)
 
     # Lifting again: back to the page, saying why (never a dead end).
     r = c.post(f"/review/bans/{ban_id}/lift", data={"csrf_token": token})
