@@ -94,6 +94,14 @@ def test_ban_for_7_days_applies_at_once_and_lifting_too(ui, resources, sessions)
         entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "ban.lift")).one()
         assert entry.actor == "bientap_a" and entry.details["ban"] == ban_id
 
+    # Both show in the site's history in the admin console.
+    admin = app.test_client()
+    login(admin, "quantri")
+    history = admin.get(f"/admin/sites/{keys['a'][0]}").get_data(as_text=True)
+    assert 'data-action="ban.create"' in history and 'data-action="ban.lift"' in history
+    assert "Chặn người viết (trang lệnh cấm)" in history
+    assert "Gỡ lệnh cấm (trang lệnh cấm)" in history
+
     after = post_comment(app, key, resources, "Tôi xin lỗi, sẽ bình luận đúng mực")
     assert _status(sessions, after) == CommentStatus.pending
     assert "data-author-banned" not in c.get(f"/review/{after}").get_data(as_text=True)
