@@ -571,7 +571,9 @@ def ban(comment_id: int):  # noqa: ANN201
         if exc.status == 422:  # the reason refused: the card again with what was typed
             return _refused_text(comment, view, exc, "ban")
         return _stay(comment, view, str(exc), status=exc.status)
-    return _stay(db.session().get(Comment, comment_id) or comment, view, ngettext(
+    # Read again: the ban may have rejected this very comment (its pending ones).
+    comment = db.session().get(Comment, comment_id, populate_existing=True) or comment
+    return _stay(comment, view, ngettext(
         "Author banned; %(num)d pending comment rejected.",
         "Author banned; %(num)d pending comments rejected.", rejected), "ok", 200)
 

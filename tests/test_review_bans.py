@@ -274,3 +274,23 @@ def test_a_comment_sent_right_after_the_ban_is_rejected(ui, resources, sessions)
         comment = s.get(Comment, r.json["id"])
         assert comment.status == CommentStatus.auto_rejected  # same IP, another e-mail
         assert "ip" in comment.analysis["decision"]["reason"]
+
+
+def test_the_pane_after_a_ban_shows_the_comment_rejected(ui, resources, sessions) -> None:  # noqa: ANN001, F811
+    """In the workspace (htmx) the card comes back at once: with the comment the ban has
+    just rejected shown as rejected (not still pending with its decision buttons), and the
+    notice that the author is banned."""
+    app, keys = ui
+    cid = post_comment(app, keys["a"][1], resources, "Nhà cái uy tín, nạp 100k tặng 200k")
+    c = app.test_client()
+    login(c, "bientap_a")
+    token = _card_token(c, cid)
+    r = c.post(f"/review/{cid}/ban", headers={"HX-Request": "true"}, data={
+        "csrf_token": token, "email": "1", "duration": "30d", "reject_pending": "1"})
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    assert _status(sessions, cid) == CommentStatus.rejected
+    assert "data-author-banned" in html and "còn 30 ngày" in html
+    assert "data-approve" not in html  # no decision buttons on a decided comment
+    head = html[:html.index("data-author-banned")]
+    assert 'data-status="rejected"' in head and 'data-status="pending"' not in head
