@@ -1,4 +1,4 @@
-"""Regenerate the README's screenshots: the review queue, a comment card, the admin
+"""Regenerate the README's screenshots: the review queue, a comment card, the bans page, the admin
 console (dashboard, a site's settings, training data, a retraining run, a model compared
 with the active one) and the embedded comment form on the demo article page, warning about
 a comment typed without diacritics:
@@ -15,6 +15,7 @@ import os
 import sys
 import tempfile
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +25,7 @@ TMP = Path(tempfile.mkdtemp(prefix="vimod-shots-"))
 os.environ["VIMOD_MODEL_REGISTRY"] = str(TMP / "registry")
 
 from playwright.sync_api import sync_playwright  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
 from service import moderation, retraining  # noqa: E402
@@ -31,8 +33,9 @@ from service.accounts import create_site, create_user  # noqa: E402
 from service.app import create_app  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.embedded_redis import EmbeddedRedis  # noqa: E402
-from service.storage import Comment, Site, make_engine, make_session_factory  # noqa: E402
+from service.storage import Ban, Comment, Site, make_engine, make_session_factory  # noqa: E402
 from service.storage.migrate import upgrade  # noqa: E402
+from service.storage.tables import utcnow  # noqa: E402
 from workers.pipeline.resources import Resources  # noqa: E402
 from workers.tasks import process_comment_now  # noqa: E402
 
@@ -99,6 +102,7 @@ def main() -> None:
             else:
                 moderation.reject(s, comment, moderator_id, "bientap", decision)
     ids = [post(name, body) for name, body in COMMENTS]
+    demo_bans(sessions, app, moderator_id, posted, ids)
     with sessions() as s:
         run = retraining.start_run(s, options=retraining.RetrainOptions(max_base_rows=4000))
         run_id = run.id
@@ -133,6 +137,8 @@ def main() -> None:
         # An error page: a moderator following a link to the admin console.
         page.goto(f"{base}/admin/users")
         page.screenshot(path=str(out / "review-error.png"))
+        page.goto(f"{base}/review/bans")
+        page.screenshot(path=str(out / "review-bans.png"), full_page=True)
         shots = {
             "admin-dashboard.png": "/admin/dashboard",
             "admin-site.png": f"/admin/sites/{site.site.id}",
@@ -169,9 +175,29 @@ def main() -> None:
         browser.close()
     server.shutdown()
     redis_server.stop()
-    print("wrote", ", ".join(["review-queue.png", "review-card.png", "review-error.png", *shots,
+    print("wrote", ", ".join(["review-queue.png", "review-card.png", "review-error.png",
+                              "review-bans.png", *shots,
                               "embed-form.png"]),
           "in", out)
+
+
+def demo_bans(sessions, app, moderator_id, posted, ids) -> None:  # noqa: ANN001
+    """Bans for the bans page: one for a week, one for good, one lifted, one expired."""
+    now = utcnow()
+    with app.app_context(), sessions() as s:
+        for comment_id, by_ip, duration, reason in (
+                (ids[0], True, "7d", "Quảng cáo vay tiền, để lại số điện thoại"),
+                (posted[4], False, "permanent", "Spam bán hàng lặp lại nhiều lần"),
+                (posted[2], False, "1d", "Xúc phạm người khác")):
+            moderation.ban_author(s, s.get(Comment, comment_id), moderator_id, "bientap",
+                                  by_email=True, by_ip=by_ip, reject_pending=False,
+                                  duration=duration, reason=reason)
+        lifted = s.scalars(select(Ban).order_by(Ban.id.desc())).first()
+        moderation.lift_ban(s, lifted, moderator_id, "bientap")
+        s.add(Ban(site_id=lifted.site_id, email="hung.tran@example.vn", created_by=moderator_id,
+                  reason="Bình luận trùng lặp hàng loạt", created_at=now - timedelta(days=40),
+                  expires_at=now - timedelta(days=10)))
+        s.commit()
 
 
 def demo_comments(sessions, client, resources, site, moderator_id, app, base) -> None:  # noqa: ANN001

@@ -106,7 +106,8 @@ def create_app(settings: Settings | None = None, **config: Any) -> APIFlask:
     app.extensions["vimod.site_keys"] = SiteKeys()
     app.extensions["vimod.articles"] = Articles()
 
-    from service import i18n, review_decisions
+    # review_bans: the bans page's routes, on the review blueprint.
+    from service import i18n, review_bans, review_decisions  # noqa: F401
     from service.admin import bp as admin_bp
     from service.api.diacritics import bp as diacritics_bp
     from service.api.intake import bp as intake_bp

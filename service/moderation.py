@@ -14,10 +14,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from service import webhooks
+from service import bans, webhooks
 from service.form_text import text_error
 from service.queueing import enqueue_webhooks
-from service.storage import Ban, Comment, CommentStatus, ModerationAction
+from service.storage import AuditEntry, Ban, Comment, CommentStatus, ModerationAction
 from service.storage.tables import DEFAULT_SITE_SETTINGS, PUBLISHED, utcnow
 
 # Labels and messages are lazy: translated when rendered (in the request's language);
@@ -175,17 +175,38 @@ def _max_length(comment: Comment) -> int:
     return int(settings.get("max_length") or DEFAULT_SITE_SETTINGS["max_length"])
 
 
+MAX_BAN_REASON = 400
+
+
 def ban_author(session: Session, comment: Comment, user_id: int, actor: str, by_email: bool,
-               by_ip: bool, reject_pending: bool) -> int:
-    """Ban the comment's author on its site; optionally reject their pending comments.
-    Returns how many pending comments were rejected."""
+               by_ip: bool, reject_pending: bool, duration: str = bans.DEFAULT_DURATION,
+               reason: str | None = None) -> int:
+    """Ban the comment's author on its site for `duration` (service/bans.py DURATIONS),
+    audited; optionally reject their pending comments. Returns how many pending comments
+    were rejected. Workers see the ban for the next comment they process."""
     if not (by_email or (by_ip and comment.client_ip)):
         raise ModerationError(_l("Choose to ban by e-mail or IP."), 400)
+    if duration not in bans.DURATIONS:
+        raise ModerationError(_l("Choose how long the ban lasts."), 400)
+    reason = unicodedata.normalize("NFC", reason or "").strip()
+    if error := text_error(reason, one_line=True, max_length=MAX_BAN_REASON):
+        raise ModerationError(error, 422)
     email = comment.author_email.lower() if by_email else None
     ip = comment.client_ip if by_ip else None
-    session.add(Ban(site_id=comment.site_id, email=email, ip=ip, created_by=user_id,
-                    reason=f"from comment {comment.id}"))
+    now = utcnow()
+    ban = Ban(site_id=comment.site_id, email=email, ip=ip, created_by=user_id, created_at=now,
+              reason=reason or f"from comment {comment.id}",
+              expires_at=bans.expiry(duration, now))
+    session.add(ban)
+    session.flush()
+    session.add(AuditEntry(
+        user_id=user_id, actor=actor, action="ban.create", target_type="site",
+        target_id=str(comment.site_id), created_at=now,
+        details={"ban": ban.id, "email": email, "ip": ip, "duration": duration,
+                 "expires_at": ban.expires_at.isoformat() if ban.expires_at else None,
+                 "reason": reason or None, "comment": comment.id}))
     session.commit()
+    _announce_bans()
     if not reject_pending:
         return 0
     who = []
@@ -203,3 +224,33 @@ def ban_author(session: Session, comment: Comment, user_id: int, actor: str, by_
         except ModerationError:
             session.rollback()
     return rejected
+
+
+def lift_ban(session: Session, ban: Ban, user_id: int, actor: str) -> None:
+    """Lift a ban before its end, audited (who, when); the author may comment again from
+    their next comment on."""
+    now = utcnow()
+    if ban.lifted_at is not None:
+        raise ModerationError(_l("This ban has already been lifted."))
+    if ban.state(now) != "active":
+        raise ModerationError(_l("This ban has already ended."))
+    changed = session.execute(
+        update(Ban).where(Ban.id == ban.id, Ban.lifted_at.is_(None))
+        .values(lifted_at=now, lifted_by=user_id)
+        .execution_options(synchronize_session=False)).rowcount
+    if changed != 1:
+        session.rollback()
+        raise ModerationError(_l("This ban has already been lifted."))
+    session.add(AuditEntry(
+        user_id=user_id, actor=actor, action="ban.lift", target_type="site",
+        target_id=str(ban.site_id), created_at=now,
+        details={"ban": ban.id, "email": ban.email, "ip": ban.ip}))
+    session.commit()
+    session.refresh(ban)
+    _announce_bans()
+
+
+def _announce_bans() -> None:
+    """Tell the workers (from a web request; elsewhere they see it within their TTL)."""
+    if has_app_context() and "vimod.redis" in current_app.extensions:
+        bans.bump_generation(current_app.extensions["vimod.redis"])

@@ -28,7 +28,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import false, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from service import db, moderation
+from service import bans, db, moderation
 from service import review_decisions as decisions
 from service.auth import safe_next
 from service.params import parse_id
@@ -576,10 +576,16 @@ def ban(comment_id: int):  # noqa: ANN201
         rejected = moderation.ban_author(
             db.session(), comment, current_user.id, current_user.username,
             by_email=bool(request.form.get("email")), by_ip=bool(request.form.get("ip")),
-            reject_pending=bool(request.form.get("reject_pending")))
+            reject_pending=bool(request.form.get("reject_pending")),
+            duration=request.form.get("duration", bans.DEFAULT_DURATION),
+            reason=request.form.get("note"))
     except moderation.ModerationError as exc:
+        if exc.status == 422:  # the reason refused: the card again with what was typed
+            return _refused_text(comment, view, exc, "ban")
         return _stay(comment, view, str(exc), status=exc.status)
-    return _stay(db.session().get(Comment, comment_id) or comment, view, ngettext(
+    # Read again: the ban may have rejected this very comment (its pending ones).
+    comment = db.session().get(Comment, comment_id, populate_existing=True) or comment
+    return _stay(comment, view, ngettext(
         "Author banned; %(num)d pending comment rejected.",
         "Author banned; %(num)d pending comments rejected.", rejected), "ok", 200)
 

@@ -15,6 +15,7 @@ from sqlalchemy import update
 from service.storage import (
     Article,
     AuditEntry,
+    Ban,
     Comment,
     CommentStatus,
     ModerationAction,
@@ -84,6 +85,8 @@ def _poison(sessions, ids: dict[str, int]) -> None:  # noqa: ANN001
             text=f"Vay tiền {RLO}nhanh", source=f"{RLO}nhap.csv"))
         s.execute(update(AuditEntry).where(AuditEntry.id == ids["audit"]).values(
             actor=f"{RLO}quantri"))
+        s.execute(update(Ban).where(Ban.id == ids["ban"]).values(
+            email=f"{RLO}spam@example.vn", ip=f"{RLO}10.0.0.1", reason=f"{RLO}lý do"))
         s.commit()
 
 

@@ -58,6 +58,8 @@ ACTIONS = {
     "site.webhook_secret": _l("Webhook secret replaced"),
     "site.webhook_redeliver": _l("Webhook event sent again"),
     "site.webhook_test": _l("Webhook test event sent"),
+    "ban.create": _l("Author banned (bans page)"),
+    "ban.lift": _l("Ban lifted (bans page)"),
 }
 # Field names in the audit history.
 FIELDS = {

@@ -230,6 +230,19 @@ class Ban(Base):
     reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # A suspension ends by itself at expires_at (NULL: permanent); a moderator may lift it
+    # earlier (lifted_at/lifted_by). Either way the ban no longer applies.
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    lifted_at: Mapped[datetime | None] = mapped_column(default=None)
+    lifted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    def state(self, now: datetime) -> str:
+        """"active", "expired" or "lifted" at `now`."""
+        if self.lifted_at is not None:
+            return "lifted"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "active"
 
 
 user_sites = Table(
