@@ -31,6 +31,7 @@ from service import db, moderation
 from service import review_decisions as decisions
 from service.auth import safe_next
 from service.params import parse_id
+from service.review_claims import claim, claimed_by_others, release
 from service.review_labels import (
     FLAG_LABELS,
     actor_label,
@@ -51,7 +52,6 @@ PAGE_SIZE = 25
 # "Flagged": something found (each concern weighs ≥ 1 in the priority; a small classifier
 # risk alone does not reach it).
 FLAGGED_PRIORITY = 1.0
-CLAIM_SECONDS = 5 * 60
 # Labels are lazy: read in the request's language when the page is drawn.
 TABS: dict[str, tuple[LazyString, list[str]]] = {
     "pending": (_l("Pending"), [CommentStatus.pending]),
@@ -69,49 +69,6 @@ TABS: dict[str, tuple[LazyString, list[str]]] = {
 REASON_KEYS: list[tuple[str, str, LazyString]] = [
     (str(n), key, label) for n, (key, label) in enumerate(
         ((k, v) for k, v in moderation.REJECT_REASONS.items() if k != "banned"), start=1)]
-
-
-# --- claims: a comment being worked by one moderator is skipped by the others -------------
-
-def _claim_key(comment_id: int) -> str:
-    return f"vimod:claim:{comment_id}"
-
-
-def claim(comment_id: int, user_id: int) -> int | None:
-    """Claim the comment for this user (or renew the claim); returns the holder's id."""
-    r = current_app.extensions["vimod.redis"]
-    key = _claim_key(comment_id)
-    try:
-        if r.set(key, user_id, nx=True, ex=CLAIM_SECONDS):
-            return user_id
-        holder = r.get(key)
-        if holder is not None and int(holder) == user_id:
-            r.expire(key, CLAIM_SECONDS)
-        return int(holder) if holder is not None else user_id
-    except Exception:  # noqa: BLE001 - without Redis, the conditional updates still protect
-        return user_id
-
-
-def release(comment_id: int, user_id: int) -> None:
-    r = current_app.extensions["vimod.redis"]
-    try:
-        holder = r.get(_claim_key(comment_id))
-        if holder is not None and int(holder) == user_id:
-            r.delete(_claim_key(comment_id))
-    except Exception:  # noqa: BLE001
-        pass
-
-
-def claimed_by_others(comment_ids: list[int], user_id: int) -> set[int]:
-    if not comment_ids:
-        return set()
-    r = current_app.extensions["vimod.redis"]
-    try:
-        holders = r.mget([_claim_key(c) for c in comment_ids])
-    except Exception:  # noqa: BLE001
-        return set()
-    return {c for c, h in zip(comment_ids, holders, strict=True)
-            if h is not None and int(h) != user_id}
 
 
 # --- queries ------------------------------------------------------------------------------
