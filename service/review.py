@@ -28,6 +28,7 @@ from sqlalchemy import false, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from service import db, moderation
+from service import review_claims as claims
 from service import review_decisions as decisions
 from service.auth import safe_next
 from service.params import parse_id
@@ -364,7 +365,10 @@ def _card_context(comment: Comment, view: QueueView, entered: dict[str, str] | N
                   ) -> dict[str, Any]:
     """What a card shows; `entered` is what the moderator typed into a form the server
     refused (the edited text, a reason and note), shown again rather than lost."""
-    holder = claim(comment.id, current_user.id)
+    token = claims.new_token()
+    held = claims.hold(comment.id, current_user.id, current_user.username, token=token,
+                       opening=True)
+    held_by_other = held is not None and held.user_id != current_user.id
     analysis = comment.analysis or {}
     text = comment.body_normalized or comment.body_original
     history = list(db.session().execute(
@@ -387,7 +391,10 @@ def _card_context(comment: Comment, view: QueueView, entered: dict[str, str] | N
         comment=comment, view=view, analysis=analysis,
         segments=highlight(text, analysis.get("spans", [])),
         diacritics=diacritics, diff=diff, diff_changes=changed_words(diff or []),
-        held_by_other=holder != current_user.id, history=history, audit=audit,
+        held_by_other=held_by_other, history=history, audit=audit,
+        claim=held, claim_token=None if held_by_other else token,
+        can_take_over=held_by_other and claims.can_take_over(current_user, held.idle),
+        takeovers=claims.takeovers(comment.id),
         history_counts=history_counts,
         duplicates=_duplicates(comment, analysis),
         article_pending=db.session().scalar(select(func.count()).select_from(Comment).where(
@@ -461,8 +468,8 @@ def _moved_on(comment: Comment, view: QueueView, action: str):  # noqa: ANN202
 def _act(comment_id: int, action, form: str, done: str):  # noqa: ANN001, ANN202
     view = QueueView.from_args()
     comment = _get_visible(comment_id)
-    if claim(comment_id, current_user.id) != current_user.id:
-        return _stay(comment, view, _("This comment is being handled by another moderator."))
+    if (refused := claims.refusal(comment_id, current_user)) is not None:
+        return _stay(comment, view, refused)
     try:
         action(comment)
     except moderation.ModerationError as exc:
@@ -497,8 +504,8 @@ def remove(comment_id: int):  # noqa: ANN201
     """Take a published comment down; the card stays open (undo is one click away)."""
     view = QueueView.from_args()
     comment = _get_visible(comment_id)
-    if claim(comment_id, current_user.id) != current_user.id:
-        return _stay(comment, view, _("This comment is being handled by another moderator."))
+    if (refused := claims.refusal(comment_id, current_user)) is not None:
+        return _stay(comment, view, refused)
     try:
         moderation.remove(db.session(), comment, current_user.id, current_user.username,
                           request.form.get("reason", ""), request.form.get("note"))
@@ -607,3 +614,6 @@ def _bulk_message(action: str, done: int, skipped: int) -> str:
                         "Rejected %(num)d comments, skipped %(skipped)d.", done,
                         skipped=skipped)
     return ngettext("Rejected %(num)d comment.", "Rejected %(num)d comments.", done)
+
+
+from service import review_claim_views  # noqa: E402, F401 - its routes join bp

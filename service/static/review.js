@@ -30,6 +30,8 @@
   function open(li) {
     if (!li) return;
     if (!paneShown()) { window.location = li.dataset.href; return; }
+    const leaving = heldCard();
+    if (leaving && leaving.dataset.comment !== li.dataset.id) releaseCard(leaving, false);
     rows().forEach((r) => r.classList.toggle("current", r === li));
     clearTimeout(loadTimer);
     // A burst of j presses loads only the card the moderator stops on.
@@ -267,6 +269,50 @@
       default: return;
     }
   });
+
+  // --- claims -----------------------------------------------------------------------------------
+  // The open card holds its comment while it is shown (service/review_claims.py): a heartbeat
+  // renews the claim while the tab is visible; moving to another card or leaving the page
+  // lets it go (a beacon on pagehide: it is sent even as the page goes away). If someone
+  // took the comment over, the card is drawn again with the message saying who.
+  const HEARTBEAT_MS = 30000;
+  function heldCard() { return $("[data-comment][data-claim-token]"); }
+  function claimData(card) {
+    const data = new FormData();
+    const csrf = $("input[name=csrf_token]");
+    if (csrf) data.append("csrf_token", csrf.value);
+    data.append("token", card.dataset.claimToken);
+    return data;
+  }
+  function releaseCard(card, beacon) {
+    if (!card || card.dataset.released) return;
+    card.dataset.released = "yes";
+    const data = claimData(card);
+    if (beacon && navigator.sendBeacon) { navigator.sendBeacon(card.dataset.releaseUrl, data); return; }
+    fetch(card.dataset.releaseUrl, { method: "POST", body: data, credentials: "same-origin",
+      keepalive: true }).catch(() => {});
+  }
+  function reloadCard(card) {
+    if (paneShown() && card.closest("#pane")) {
+      htmx.ajax("GET", card.dataset.paneUrl, { target: "#pane", swap: "innerHTML" });
+    } else {
+      window.location.reload();
+    }
+  }
+  function heartbeat() {
+    const card = heldCard();
+    if (!card || document.hidden) return;
+    card.dataset.released = "";
+    fetch(card.dataset.heartbeatUrl, { method: "POST", body: claimData(card),
+      credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((data) => { if (data && data.held === false && card.isConnected) reloadCard(card); })
+      .catch(() => {});  // offline for a moment: the claim lasts two minutes
+  }
+  setInterval(heartbeat, HEARTBEAT_MS);
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) heartbeat(); });
+  window.addEventListener("pagehide", () => releaseCard(heldCard(), true));
+  window.addEventListener("pageshow", (ev) => { if (ev.persisted) heartbeat(); });
 
   // --- live arrivals ------------------------------------------------------------------------------
   // Poll for tab counts and comments that became pending, and slot new rows in at the top of
