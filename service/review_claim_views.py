@@ -31,7 +31,7 @@ def heartbeat(comment_id: int):  # noqa: ANN201
     held = claims.hold(comment.id, current_user.id, current_user.username, token=_token())
     if held is None or held.user_id == current_user.id:
         return jsonify(held=True)
-    flash(claims.held_message(comment.id, current_user.id, held), "warning")
+    flash(claims.held_message(comment.id, current_user.id, held, deciding=False), "warning")
     return jsonify(held=False, holder=held.name)
 
 

@@ -108,11 +108,15 @@ def taken_over_message(comment_id: int, by: str) -> Markup:
                     "decision on it was not recorded.", name=bdi(by or "?"), id=comment_id))
 
 
-def held_message(comment_id: int, user_id: int, held: Claim | None) -> Markup | str:
-    """Why a decision was refused while someone else holds the comment."""
+def held_message(comment_id: int, user_id: int, held: Claim | None, deciding: bool = True
+                 ) -> Markup | str:
+    """Why a decision was refused (or, `deciding` False, a card's claim lost) while someone
+    else holds the comment."""
     taker = lost_to(comment_id, user_id)
     if taker is not None:
         return taken_over_message(comment_id, taker)
+    if held is not None and held.name and not deciding:
+        return Markup(_("%(name)s is handling this comment now.", name=bdi(held.name)))
     if held is not None and held.name:
         return Markup(_("%(name)s is handling this comment; your decision was not recorded.",
                         name=bdi(held.name)))
@@ -155,13 +159,15 @@ def new_token() -> str:
 
 # Claim or renew, atomically. ARGV: user id, name, now, ttl, token, mode. "open" (a card
 # drawn) gives the claim the new page's token; "beat" (a heartbeat, a decision) keeps it.
-# Returns the claim as it stands: ours, or the other holder's.
+# Returns the claim as it stands: ours, or the other holder's. Ours again: an old "taken
+# over" notice (KEYS[2]) is void.
 _CLAIM = """
 local raw = redis.call('GET', KEYS[1])
 if raw then
   local ok, v = pcall(cjson.decode, raw)
   if ok and type(v) == 'table' then
     if tostring(v.u) ~= ARGV[1] then return raw end
+    redis.call('DEL', KEYS[2])
     v.h = tonumber(ARGV[3])
     if ARGV[6] == 'open' or not v.t or v.t == '' then v.t = ARGV[5] end
     if not v.n or v.n == '' then v.n = ARGV[2] end
@@ -174,6 +180,7 @@ end
 local out = cjson.encode({u = tonumber(ARGV[1]), n = ARGV[2], s = tonumber(ARGV[3]),
                           h = tonumber(ARGV[3]), t = ARGV[5]})
 redis.call('SET', KEYS[1], out, 'EX', ARGV[4])
+redis.call('DEL', KEYS[2])
 return out
 """
 
@@ -206,7 +213,8 @@ def hold(comment_id: int, user_id: int, name: str, *, token: str = "", opening: 
     """Claim the comment for this user, or renew their claim; returns the claim as it
     stands (the other holder's, if someone else has it), None without Redis."""
     try:
-        raw = _redis().eval(_CLAIM, 1, _claim_key(comment_id), str(user_id), name,
+        raw = _redis().eval(_CLAIM, 2, _claim_key(comment_id), _lost_key(comment_id, user_id),
+                            str(user_id), name,
                             str(int(time.time())), str(CLAIM_SECONDS), token or new_token(),
                             "open" if opening else "beat")
     except _REDIS_DOWN:

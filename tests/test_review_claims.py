@@ -197,3 +197,32 @@ def test_without_redis_everyone_may_decide(ui, resources, sessions) -> None:  # 
     assert c.post(f"/review/{cid}/approve", data={"csrf_token": csrf(html)}).status_code == 303
     with sessions() as s:
         assert s.get(Comment, cid).status == CommentStatus.approved
+
+
+def test_taken_over_notice_void_once_the_comment_is_back(ui, resources) -> None:  # noqa: ANN001, F811
+    """The admin took over and left: the previous holder's card takes the comment back on
+    its heartbeat, and no stale "taken over" message waits for them later."""
+    app, keys = ui
+    cid = post_comment(app, keys["a"][1], resources, "Cần làm rõ trách nhiệm của chủ đầu tư")
+    first, admin = _two(app, "quantri")
+    mine = first.get(f"/review/{cid}").get_data(as_text=True)
+    html = admin.get(f"/review/{cid}").get_data(as_text=True)
+    admin.post(f"/review/{cid}/takeover", data={"csrf_token": csrf(html)})
+    taken = admin.get(f"/review/{cid}").get_data(as_text=True)
+    admin.post(f"/review/{cid}/release", data={"csrf_token": csrf(taken),
+                                              "token": _token(taken)})
+    assert _claim(app, cid) is None
+    r = first.post(f"/review/{cid}/heartbeat", data={"csrf_token": csrf(mine),
+                                                    "token": _token(mine)})
+    assert r.json == {"held": True} and _claim(app, cid)["n"] == "bientap_a"
+    assert app.extensions["vimod.redis"].exists(
+        f"vimod:claim-lost:{cid}:{_claim(app, cid)['u']}") == 0
+    # Another moderator holds it later: the refusal names them, not the old take-over.
+    first.post(f"/review/{cid}/release", data={"csrf_token": csrf(mine), "token": _token(mine)})
+    second = app.test_client()
+    login(second, "bientap_a2")
+    second.get(f"/review/{cid}")
+    r = first.post(f"/review/{cid}/approve", data={"csrf_token": csrf(mine)})
+    page = first.get(r.headers["Location"]).get_data(as_text=True)
+    assert "<bdi>bientap_a2</bdi> đang xử lý bình luận này" in page
+    assert "đã nhận xử lý thay" not in page
