@@ -4,18 +4,21 @@ beacon when the page goes away, or the pane moving to another card), and the tak
 
 from __future__ import annotations
 
-from flask import flash, jsonify, make_response, redirect, request
+from flask import flash, get_template_attribute, jsonify, make_response, redirect, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
+from sqlalchemy import select
 
 from service import db
 from service import review_claims as claims
+from service.params import parse_id
 from service.review import _card_context, _get_visible, _htmx, _pane, bp
 from service.review_view import QueueView
-from service.storage import AuditEntry
+from service.storage import AuditEntry, Comment
 
 MAX_TOKEN = 40
+MAX_IDS = 100  # a page of the list, its live arrivals, and the open card
 
 
 def _token() -> str:
@@ -78,3 +81,20 @@ def takeover(comment_id: int):  # noqa: ANN201
         response.headers["HX-Push-Url"] = view.queue_url(comment.id)
         return response
     return redirect(view.queue_url(comment.id), 303)
+
+
+@bp.get("/holders")
+@login_required
+def holders():  # noqa: ANN201
+    """Who holds which of the comments the page shows (`ids=1,2,3`), for the list to grey
+    rows out and free them again without a reload, and for a card someone else holds to be
+    drawn again when they let go or go idle. Only comments of the user's sites are told."""
+    ids = [i for i in map(parse_id, (request.args.get("ids") or "").split(",")[:MAX_IDS]) if i]
+    held = claims.claimed_by_others(ids, current_user.id)
+    if held and not current_user.is_admin:
+        visible = set(db.session().scalars(select(Comment.id).where(
+            Comment.id.in_(list(held)), Comment.site_id.in_(current_user.site_ids or {-1}))))
+        held = {c: h for c, h in held.items() if c in visible}
+    badge = get_template_attribute("review/_row.html", "holder_badge")
+    return jsonify(held={str(c): {"name": h.name, "idle": h.idle, "html": str(badge(h))}
+                         for c, h in held.items()})

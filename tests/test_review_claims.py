@@ -226,3 +226,24 @@ def test_taken_over_notice_void_once_the_comment_is_back(ui, resources) -> None:
     page = first.get(r.headers["Location"]).get_data(as_text=True)
     assert "<bdi>bientap_a2</bdi> đang xử lý bình luận này" in page
     assert "đã nhận xử lý thay" not in page
+
+
+def test_holders_of_the_rows_shown_and_of_ones_sites_only(ui, resources) -> None:  # noqa: ANN001, F811
+    app, keys = ui
+    mine = post_comment(app, keys["a"][1], resources, "Cần làm rõ trách nhiệm của chủ đầu tư")
+    theirs = post_comment(app, keys["b"][1], resources, "Ý kiến trên báo B về giá xăng")
+    first, admin = _two(app, "quantri")
+    peer = app.test_client()
+    login(peer, "bientap_a2")
+    admin.get(f"/review/{theirs}")  # site B: bientap_a may not even learn who holds it
+    peer.get(f"/review/{mine}")
+    r = first.get(f"/review/holders?ids={mine},{theirs},x,")
+    assert r.status_code == 200
+    assert list(r.json["held"]) == [str(mine)]
+    held = r.json["held"][str(mine)]
+    assert held["name"] == "bientap_a2" and held["idle"] is False
+    assert "<bdi>bientap_a2</bdi> đang xử lý" in held["html"]
+    _go_idle(app, mine)
+    assert first.get(f"/review/holders?ids={mine}").json["held"][str(mine)]["idle"] is True
+    assert peer.get(f"/review/holders?ids={mine}").json == {"held": {}}  # one's own: not busy
+    assert admin.get(f"/review/holders?ids={mine},{theirs}").json["held"].keys() == {str(mine)}

@@ -310,6 +310,40 @@
       .catch(() => {});  // offline for a moment: the claim lasts two minutes
   }
   setInterval(heartbeat, HEARTBEAT_MS);
+  // Who holds what the page shows: rows greyed out or freed, and a card someone else holds
+  // drawn again once they let go or go idle (then it may be taken over).
+  function pollHolders() {
+    const other = $("[data-comment][data-held-by]");
+    const url = (list && list.dataset.holders) || (other && other.dataset.holdersUrl);
+    const ids = rows().map((li) => li.dataset.id);
+    if (other) ids.push(other.dataset.comment);
+    if (!url || !ids.length || document.hidden) return;
+    fetch(`${url}?ids=${ids.slice(-100).join(",")}`, { credentials: "same-origin",
+      headers: { Accept: "application/json" } })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((data) => { if (data) showHolders(data.held, other); })
+      .catch(() => {});
+  }
+  function showHolders(held, other) {
+    rows().forEach((li) => {
+      const h = held[li.dataset.id];
+      li.classList.toggle("busy", Boolean(h));
+      const box = $("input[type=checkbox]", li);
+      if (box) { box.disabled = Boolean(h); if (h) box.checked = false; }
+      const badge = $("[data-holder]", li);
+      if (badge && (!h || badge.outerHTML !== h.html)) badge.remove();
+      const meta = $(".meta", li);
+      if (h && meta && !$("[data-holder]", li)) meta.insertAdjacentHTML("beforeend", h.html);
+    });
+    updateSelection();
+    if (other && other.isConnected) {
+      const h = held[other.dataset.comment];
+      if (!h || h.name !== other.dataset.heldBy ||
+          (h.idle ? "yes" : "no") !== other.dataset.holderIdle) reloadCard(other);
+    }
+  }
+  setInterval(pollHolders,
+    Math.max(1000, parseInt(list ? list.dataset.pollMs : "", 10) || HEARTBEAT_MS / 2));
   document.addEventListener("visibilitychange", () => { if (!document.hidden) heartbeat(); });
   window.addEventListener("pagehide", () => releaseCard(heldCard(), true));
   window.addEventListener("pageshow", (ev) => { if (ev.persisted) heartbeat(); });

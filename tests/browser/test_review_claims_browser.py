@@ -131,3 +131,37 @@ def test_the_next_heartbeat_tells_the_previous_holder(chromium, live_server, ui,
     finally:
         for c in contexts:
             c.close()
+
+
+def test_the_list_and_a_held_card_follow_without_reload(chromium, live_server, ui,  # noqa: ANN001, F811
+                                                        resources) -> None:
+    """B's page follows A: the row greys out with A's name, and once A moves on the row is
+    free again and B's card (held by A until then) becomes one B can decide — no reload."""
+    app, keys = ui
+    app.config["REVIEW_POLL_SECONDS"] = 1
+    ids = [post_comment(app, keys["a"][1], resources, f"Ý kiến số {i} về con đường Lê Lợi")
+           for i in range(3)]
+    contexts, (a, b), problems = _moderators(chromium, live_server)
+    try:
+        b.goto("/review")  # B's list is drawn before A opens anything
+        b.evaluate("window.__sameDocument = true")
+        a.keyboard.press("j")
+        first = open_card(a)
+        row = f"ol.queue li[data-id='{first}']"
+        b.wait_for_selector(f"{row}.busy [data-holder]:has-text('bientap_a đang xử lý')",
+                            timeout=WAIT_MS)
+        assert b.is_disabled(f"{row} input[type=checkbox]")
+        # B opens it anyway: A's card, no decision; then A moves on.
+        b.click(f"{row} a.row-link")
+        b.wait_for_selector("#pane [data-held-by='bientap_a']")
+        a.keyboard.press("j")
+        b.wait_for_selector("#pane[data-pane] form[data-approve]", timeout=WAIT_MS)
+        assert int(b.get_attribute("#pane [data-comment]", "data-comment")) == first
+        b.wait_for_selector(f"{row}:not(.busy)", timeout=WAIT_MS)
+        assert b.locator(f"{row} [data-holder]").count() == 0
+        assert b.evaluate("window.__sameDocument === true")
+        _wait_for_holder(app, b, first, "bientap_a2")  # B's card holds it now
+        assert len(ids) == 3 and problems == []
+    finally:
+        for c in contexts:
+            c.close()
