@@ -276,6 +276,15 @@
   // lets it go (a beacon on pagehide: it is sent even as the page goes away). If someone
   // took the comment over, the card is drawn again with the message saying who.
   const HEARTBEAT_MS = 30000;
+  // A tab left open over lunch does not hold its comment: no key, click, scroll or pointer
+  // move for this long and the heartbeat stops (peers may take over a minute later, and the
+  // claim lapses after two).
+  const AWAY_MS = 5 * 60 * 1000;
+  let lastActive = Date.now();
+  ["keydown", "pointerdown", "pointermove", "wheel", "scroll", "focus"].forEach((type) => {
+    window.addEventListener(type, () => { lastActive = Date.now(); },
+      { capture: true, passive: true });
+  });
   function heldCard() { return $("[data-comment][data-claim-token]"); }
   function claimData(card) {
     const data = new FormData();
@@ -301,7 +310,7 @@
   }
   function heartbeat() {
     const card = heldCard();
-    if (!card || document.hidden) return;
+    if (!card || document.hidden || Date.now() - lastActive > AWAY_MS) return;
     card.dataset.released = "";
     fetch(card.dataset.heartbeatUrl, { method: "POST", body: claimData(card),
       credentials: "same-origin", headers: { Accept: "application/json" } })
@@ -344,7 +353,9 @@
   }
   setInterval(pollHolders,
     Math.max(1000, parseInt(list ? list.dataset.pollMs : "", 10) || HEARTBEAT_MS / 2));
-  document.addEventListener("visibilitychange", () => { if (!document.hidden) heartbeat(); });
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden) { lastActive = Date.now(); heartbeat(); }
+  });
   window.addEventListener("pagehide", () => releaseCard(heldCard(), true));
   window.addEventListener("pageshow", (ev) => { if (ev.persisted) heartbeat(); });
 
