@@ -165,3 +165,27 @@ def test_the_list_and_a_held_card_follow_without_reload(chromium, live_server, u
     finally:
         for c in contexts:
             c.close()
+
+
+def test_the_heartbeat_stops_when_nobody_is_at_the_keyboard(page, ui, resources) -> None:  # noqa: ANN001, F811
+    """The page's clock is driven (no waiting): beats every 30 s while the moderator is
+    around, none after 5 minutes without a key or a click, and again once they are back."""
+    app, keys = ui
+    post_comment(app, keys["a"][1], resources, "Cần làm rõ trách nhiệm chủ đầu tư")
+    beats: list[str] = []
+    page.on("request", lambda r: beats.append(r.url) if r.url.endswith("/heartbeat") else None)
+    page.clock.install()
+    page.set_viewport_size({"width": 1400, "height": 900})
+    sign_in(page)
+    page.keyboard.press("j")
+    open_card(page)
+    with page.expect_request("**/heartbeat"):
+        page.clock.run_for(31_000)
+    page.clock.run_for(6 * 60_000)  # away from the keyboard
+    before = len(beats)
+    page.clock.run_for(2 * 60_000)  # four more intervals: no beat
+    page.keyboard.press("Shift")  # back
+    with page.expect_request("**/heartbeat"):
+        page.clock.run_for(30_000)
+    assert len(beats) == before + 1
+    assert page.problems == []
