@@ -29,9 +29,11 @@ from sqlalchemy import false, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from service import bans, db, moderation
+from service import review_claims as claims
 from service import review_decisions as decisions
 from service.auth import safe_next
 from service.params import parse_id
+from service.review_claims import claim, claimed_by_others, release
 from service.review_labels import (
     FLAG_LABELS,
     actor_label,
@@ -52,7 +54,6 @@ PAGE_SIZE = 25
 # "Flagged": something found (each concern weighs ≥ 1 in the priority; a small classifier
 # risk alone does not reach it).
 FLAGGED_PRIORITY = 1.0
-CLAIM_SECONDS = 5 * 60
 # Labels are lazy: read in the request's language when the page is drawn.
 TABS: dict[str, tuple[LazyString, list[str]]] = {
     "pending": (_l("Pending"), [CommentStatus.pending]),
@@ -70,49 +71,6 @@ TABS: dict[str, tuple[LazyString, list[str]]] = {
 REASON_KEYS: list[tuple[str, str, LazyString]] = [
     (str(n), key, label) for n, (key, label) in enumerate(
         ((k, v) for k, v in moderation.REJECT_REASONS.items() if k != "banned"), start=1)]
-
-
-# --- claims: a comment being worked by one moderator is skipped by the others -------------
-
-def _claim_key(comment_id: int) -> str:
-    return f"vimod:claim:{comment_id}"
-
-
-def claim(comment_id: int, user_id: int) -> int | None:
-    """Claim the comment for this user (or renew the claim); returns the holder's id."""
-    r = current_app.extensions["vimod.redis"]
-    key = _claim_key(comment_id)
-    try:
-        if r.set(key, user_id, nx=True, ex=CLAIM_SECONDS):
-            return user_id
-        holder = r.get(key)
-        if holder is not None and int(holder) == user_id:
-            r.expire(key, CLAIM_SECONDS)
-        return int(holder) if holder is not None else user_id
-    except Exception:  # noqa: BLE001 - without Redis, the conditional updates still protect
-        return user_id
-
-
-def release(comment_id: int, user_id: int) -> None:
-    r = current_app.extensions["vimod.redis"]
-    try:
-        holder = r.get(_claim_key(comment_id))
-        if holder is not None and int(holder) == user_id:
-            r.delete(_claim_key(comment_id))
-    except Exception:  # noqa: BLE001
-        pass
-
-
-def claimed_by_others(comment_ids: list[int], user_id: int) -> set[int]:
-    if not comment_ids:
-        return set()
-    r = current_app.extensions["vimod.redis"]
-    try:
-        holders = r.mget([_claim_key(c) for c in comment_ids])
-    except Exception:  # noqa: BLE001
-        return set()
-    return {c for c, h in zip(comment_ids, holders, strict=True)
-            if h is not None and int(h) != user_id}
 
 
 # --- queries ------------------------------------------------------------------------------
@@ -408,7 +366,10 @@ def _card_context(comment: Comment, view: QueueView, entered: dict[str, str] | N
                   ) -> dict[str, Any]:
     """What a card shows; `entered` is what the moderator typed into a form the server
     refused (the edited text, a reason and note), shown again rather than lost."""
-    holder = claim(comment.id, current_user.id)
+    token = claims.new_token()
+    held = claims.hold(comment.id, current_user.id, current_user.username, token=token,
+                       opening=True)
+    held_by_other = held is not None and held.user_id != current_user.id
     analysis = comment.analysis or {}
     text = comment.body_normalized or comment.body_original
     history = list(db.session().execute(
@@ -431,7 +392,10 @@ def _card_context(comment: Comment, view: QueueView, entered: dict[str, str] | N
         comment=comment, view=view, analysis=analysis,
         segments=highlight(text, analysis.get("spans", [])),
         diacritics=diacritics, diff=diff, diff_changes=changed_words(diff or []),
-        held_by_other=holder != current_user.id, history=history, audit=audit,
+        held_by_other=held_by_other, history=history, audit=audit,
+        claim=held, claim_token=None if held_by_other else token,
+        can_take_over=held_by_other and claims.can_take_over(current_user, held.idle),
+        takeovers=claims.takeovers(comment.id),
         history_counts=history_counts,
         duplicates=_duplicates(comment, analysis),
         article_pending=db.session().scalar(select(func.count()).select_from(Comment).where(
@@ -516,8 +480,8 @@ def _moved_on(comment: Comment, view: QueueView, action: str):  # noqa: ANN202
 def _act(comment_id: int, action, form: str, done: str):  # noqa: ANN001, ANN202
     view = QueueView.from_args()
     comment = _get_visible(comment_id)
-    if claim(comment_id, current_user.id) != current_user.id:
-        return _stay(comment, view, _("This comment is being handled by another moderator."))
+    if (refused := claims.refusal(comment_id, current_user)) is not None:
+        return _stay(comment, view, refused)
     try:
         action(comment)
     except moderation.ModerationError as exc:
@@ -552,8 +516,8 @@ def remove(comment_id: int):  # noqa: ANN201
     """Take a published comment down; the card stays open (undo is one click away)."""
     view = QueueView.from_args()
     comment = _get_visible(comment_id)
-    if claim(comment_id, current_user.id) != current_user.id:
-        return _stay(comment, view, _("This comment is being handled by another moderator."))
+    if (refused := claims.refusal(comment_id, current_user)) is not None:
+        return _stay(comment, view, refused)
     try:
         moderation.remove(db.session(), comment, current_user.id, current_user.username,
                           request.form.get("reason", ""), request.form.get("note"))
@@ -668,3 +632,6 @@ def _bulk_message(action: str, done: int, skipped: int) -> str:
                         "Rejected %(num)d comments, skipped %(skipped)d.", done,
                         skipped=skipped)
     return ngettext("Rejected %(num)d comment.", "Rejected %(num)d comments.", done)
+
+
+from service import review_claim_views  # noqa: E402, F401 - its routes join bp

@@ -180,11 +180,12 @@ def test_claim_keeps_two_moderators_apart(ui, resources, sessions) -> None:  # n
     login(second, "bientap_a2")
     first.get(f"/review/{cid}")  # claims it
     html = second.get(f"/review/{cid}").get_data(as_text=True)
-    assert "đang được người khác xử lý" in html
-    assert "đang được người khác xử lý" in second.get("/review").get_data(as_text=True)
+    assert "Đang được <b><bdi>bientap_a</bdi></b> xử lý từ" in html  # who, since when
+    assert "<bdi>bientap_a</bdi> đang xử lý" in second.get("/review").get_data(as_text=True)
     r = second.post(f"/review/{cid}/approve", data={"csrf_token": csrf(html)})
     assert r.status_code == 303
-    assert "đang được người khác xử lý" in second.get(r.headers["Location"]).get_data(as_text=True)
+    assert "<bdi>bientap_a</bdi> đang xử lý bình luận này" in second.get(
+        r.headers["Location"]).get_data(as_text=True)
     with sessions() as s:
         assert s.get(Comment, cid).status == CommentStatus.pending
 

@@ -181,8 +181,8 @@ def test_flash_messages_in_both_languages(ui, resources) -> None:  # noqa: ANN00
     assert status == 303 and "Choose a reason for rejecting." in html
     r = c.post(f"/review/{ids[3]}/approve", data={"csrf_token": token})
     assert r.status_code == 303
-    assert "This comment is being handled by another moderator." in c.get(
-        r.headers["Location"]).get_data(as_text=True)
+    assert ("<bdi>bientap_a2</bdi> is handling this comment; your decision was not recorded."
+            in c.get(r.headers["Location"]).get_data(as_text=True))
     r = c.post(f"/review/{ids[2]}/undo", data={"csrf_token": token})
     assert f"Undone: #{ids[2]} is back where it was." in c.get(
         r.headers["Location"]).get_data(as_text=True)

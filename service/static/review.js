@@ -30,6 +30,8 @@
   function open(li) {
     if (!li) return;
     if (!paneShown()) { window.location = li.dataset.href; return; }
+    const leaving = heldCard();
+    if (leaving && leaving.dataset.comment !== li.dataset.id) releaseCard(leaving, false);
     rows().forEach((r) => r.classList.toggle("current", r === li));
     clearTimeout(loadTimer);
     // A burst of j presses loads only the card the moderator stops on.
@@ -267,6 +269,95 @@
       default: return;
     }
   });
+
+  // --- claims -----------------------------------------------------------------------------------
+  // The open card holds its comment while it is shown (service/review_claims.py): a heartbeat
+  // renews the claim while the tab is visible; moving to another card or leaving the page
+  // lets it go (a beacon on pagehide: it is sent even as the page goes away). If someone
+  // took the comment over, the card is drawn again with the message saying who.
+  const HEARTBEAT_MS = 30000;
+  // A tab left open over lunch does not hold its comment: no key, click, scroll or pointer
+  // move for this long and the heartbeat stops (peers may take over a minute later, and the
+  // claim lapses after two).
+  const AWAY_MS = 5 * 60 * 1000;
+  let lastActive = Date.now();
+  ["keydown", "pointerdown", "pointermove", "wheel", "scroll", "focus"].forEach((type) => {
+    window.addEventListener(type, () => { lastActive = Date.now(); },
+      { capture: true, passive: true });
+  });
+  function heldCard() { return $("[data-comment][data-claim-token]"); }
+  function claimData(card) {
+    const data = new FormData();
+    const csrf = $("input[name=csrf_token]");
+    if (csrf) data.append("csrf_token", csrf.value);
+    data.append("token", card.dataset.claimToken);
+    return data;
+  }
+  function releaseCard(card, beacon) {
+    if (!card || card.dataset.released) return;
+    card.dataset.released = "yes";
+    const data = claimData(card);
+    if (beacon && navigator.sendBeacon) { navigator.sendBeacon(card.dataset.releaseUrl, data); return; }
+    fetch(card.dataset.releaseUrl, { method: "POST", body: data, credentials: "same-origin",
+      keepalive: true }).catch(() => {});
+  }
+  function reloadCard(card) {
+    if (paneShown() && card.closest("#pane")) {
+      htmx.ajax("GET", card.dataset.paneUrl, { target: "#pane", swap: "innerHTML" });
+    } else {
+      window.location.reload();
+    }
+  }
+  function heartbeat() {
+    const card = heldCard();
+    if (!card || document.hidden || Date.now() - lastActive > AWAY_MS) return;
+    card.dataset.released = "";
+    fetch(card.dataset.heartbeatUrl, { method: "POST", body: claimData(card),
+      credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((data) => { if (data && data.held === false && card.isConnected) reloadCard(card); })
+      .catch(() => {});  // offline for a moment: the claim lasts two minutes
+  }
+  setInterval(heartbeat, HEARTBEAT_MS);
+  // Who holds what the page shows: rows greyed out or freed, and a card someone else holds
+  // drawn again once they let go or go idle (then it may be taken over).
+  function pollHolders() {
+    const other = $("[data-comment][data-held-by]");
+    const url = (list && list.dataset.holders) || (other && other.dataset.holdersUrl);
+    const ids = rows().map((li) => li.dataset.id);
+    if (other) ids.push(other.dataset.comment);
+    if (!url || !ids.length || document.hidden) return;
+    fetch(`${url}?ids=${ids.slice(-100).join(",")}`, { credentials: "same-origin",
+      headers: { Accept: "application/json" } })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((data) => { if (data) showHolders(data.held, other); })
+      .catch(() => {});
+  }
+  function showHolders(held, other) {
+    rows().forEach((li) => {
+      const h = held[li.dataset.id];
+      li.classList.toggle("busy", Boolean(h));
+      const box = $("input[type=checkbox]", li);
+      if (box) { box.disabled = Boolean(h); if (h) box.checked = false; }
+      const badge = $("[data-holder]", li);
+      if (badge && (!h || badge.outerHTML !== h.html)) badge.remove();
+      const meta = $(".meta", li);
+      if (h && meta && !$("[data-holder]", li)) meta.insertAdjacentHTML("beforeend", h.html);
+    });
+    updateSelection();
+    if (other && other.isConnected) {
+      const h = held[other.dataset.comment];
+      if (!h || h.name !== other.dataset.heldBy ||
+          (h.idle ? "yes" : "no") !== other.dataset.holderIdle) reloadCard(other);
+    }
+  }
+  setInterval(pollHolders,
+    Math.max(1000, parseInt(list ? list.dataset.pollMs : "", 10) || HEARTBEAT_MS / 2));
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden) { lastActive = Date.now(); heartbeat(); }
+  });
+  window.addEventListener("pagehide", () => releaseCard(heldCard(), true));
+  window.addEventListener("pageshow", (ev) => { if (ev.persisted) heartbeat(); });
 
   // --- live arrivals ------------------------------------------------------------------------------
   // Poll for tab counts and comments that became pending, and slot new rows in at the top of

@@ -269,7 +269,7 @@ def test_claim_conflict_between_two_moderators(chromium, live_server, ui, resour
         sign_in(second, "bientap_a2")
         first.goto(f"/review/{cid}")
         second.goto(f"/review/{cid}")
-        assert "đang được người khác xử lý" in second.inner_text("main")
+        assert "Đang được bientap_a xử lý từ" in second.inner_text("main")
         assert second.locator("form[data-approve]").count() == 0
         assert first.locator("form[data-approve]").count() == 1
     finally:
