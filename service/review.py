@@ -27,7 +27,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import false, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from service import db, moderation
+from service import db, escalation, moderation
 from service import review_decisions as decisions
 from service.auth import safe_next
 from service.params import parse_id
@@ -56,6 +56,8 @@ CLAIM_SECONDS = 5 * 60
 TABS: dict[str, tuple[LazyString, list[str]]] = {
     "pending": (_l("Pending"), [CommentStatus.pending]),
     "flagged": (_l("Flagged"), [CommentStatus.pending]),
+    # Pending comments a moderator handed to a senior editor (service/escalation.py).
+    "escalated": (_l("Escalated"), [CommentStatus.pending]),
     "auto_rejected": (_l("Auto-rejected"), [CommentStatus.auto_rejected]),
     "approved": (_l("Approved"), [CommentStatus.approved, CommentStatus.auto_approved]),
     "rejected": (_l("Rejected"), [CommentStatus.rejected]),
@@ -196,6 +198,12 @@ def _queue_query(tab: str, filters: Filters, order: str):  # noqa: ANN202
     query = filters.apply(_scoped(select(Comment).where(Comment.status.in_(statuses))))
     if tab == "flagged":
         query = query.where(Comment.priority >= FLAGGED_PRIORITY)
+    if tab in ("pending", "flagged"):
+        query = query.where(Comment.escalated_at.is_(None))  # those wait in "escalated"
+    if tab == "escalated":
+        # Read off ix_comments_escalated: the longest waiting first.
+        return query.where(Comment.escalated_at.is_not(None)).order_by(Comment.escalated_at,
+                                                                        Comment.id)
     if order == "oldest" or tab not in ("pending", "flagged"):
         return query.order_by(Comment.received_at.desc() if tab in (
             "approved", "rejected", "auto_rejected", "removed") else Comment.received_at,
@@ -214,8 +222,13 @@ def _counts(filters: Filters) -> dict[str, int]:
     counts = {tab: sum(by_status.get(s, 0) for s in statuses)
               for tab, (_, statuses) in TABS.items()}
     flagged = filters.apply(_scoped(select(func.count()).select_from(Comment).where(
-        Comment.status == CommentStatus.pending, Comment.priority >= FLAGGED_PRIORITY)))
+        Comment.status == CommentStatus.pending, Comment.priority >= FLAGGED_PRIORITY,
+        Comment.escalated_at.is_(None))))
     counts["flagged"] = db.session().scalar(flagged)
+    escalated = filters.apply(_scoped(select(func.count()).select_from(Comment).where(
+        Comment.status == CommentStatus.pending, Comment.escalated_at.is_not(None))))
+    counts["escalated"] = db.session().scalar(escalated)
+    counts["pending"] -= counts["escalated"]
     return counts
 
 
@@ -258,6 +271,7 @@ bp.add_app_template_filter(category_label, "category_label")
 bp.add_app_template_filter(actor_label, "actor_label")
 bp.add_app_template_filter(reason_label, "reason_label")
 bp.add_app_template_filter(top_category, "top_category")
+bp.add_app_template_filter(escalation.action_label, "escalation_label")
 
 
 @dataclass
@@ -345,7 +359,7 @@ def arrivals():  # noqa: ANN201
     items: list[dict[str, Any]] = []
     if tab in ("pending", "flagged"):
         query = filters.apply(_scoped(select(Comment).where(
-            Comment.status == CommentStatus.pending,
+            Comment.status == CommentStatus.pending, Comment.escalated_at.is_(None),
             Comment.analysed_at > since - ARRIVALS_OVERLAP)))
         if tab == "flagged":
             query = query.where(Comment.priority >= FLAGGED_PRIORITY)
@@ -368,7 +382,7 @@ def _next_in_queue(view: QueueView, after: Comment) -> int | None:
     (sent by the page as `next`), else the first of the same view — same tab, filters and
     order — that nobody else holds."""
     hinted = parse_id(request.form.get("next"))
-    if view.tab not in ("pending", "flagged"):
+    if view.tab not in ("pending", "flagged", "escalated"):
         return None  # deciding from a done tab (undo, remove) keeps the card
     query = _queue_query(view.tab, view.filters, view.order).where(Comment.id != after.id)
     if hinted is not None:
@@ -436,7 +450,10 @@ def _card_context(comment: Comment, view: QueueView, entered: dict[str, str] | N
         article_pending=db.session().scalar(select(func.count()).select_from(Comment).where(
             Comment.article_id == comment.article_id,
             Comment.status == CommentStatus.pending)),
-        reasons=REASON_KEYS, decidable=comment.status in moderation.DECIDABLE,
+        reasons=REASON_KEYS, decidable=comment.status in moderation.DECIDABLE and (
+            comment.escalated_at is None or current_user.resolves_escalations),
+        escalatable=comment.status == CommentStatus.pending and comment.escalated_at is None,
+        escalations=escalation.history(db.session(), comment.id),
         removable=comment.status in PUBLISHED,
         remove_reasons=moderation.REMOVE_REASONS, entered=entered or {},
     )
@@ -506,6 +523,8 @@ def _act(comment_id: int, action, form: str, done: str):  # noqa: ANN001, ANN202
     comment = _get_visible(comment_id)
     if claim(comment_id, current_user.id) != current_user.id:
         return _stay(comment, view, _("This comment is being handled by another moderator."))
+    if comment.escalated_at is not None and not current_user.resolves_escalations:
+        return _stay(comment, view, escalation.only_seniors(), status=403)
     try:
         action(comment)
     except moderation.ModerationError as exc:
@@ -619,6 +638,9 @@ def bulk():  # noqa: ANN201
         comment = session.get(Comment, comment_id)
         if comment is None or not current_user.can_see_site(comment.site_id):
             abort(404)
+        if comment.escalated_at is not None and not current_user.resolves_escalations:
+            skipped += 1  # waits for a senior editor
+            continue
         if claim(comment_id, current_user.id) != current_user.id:
             skipped += 1
             continue
@@ -650,3 +672,6 @@ def _bulk_message(action: str, done: int, skipped: int) -> str:
                         "Rejected %(num)d comments, skipped %(skipped)d.", done,
                         skipped=skipped)
     return ngettext("Rejected %(num)d comment.", "Rejected %(num)d comments.", done)
+
+
+from service import review_escalation  # noqa: E402, F401 - its routes, on this blueprint
