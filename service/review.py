@@ -421,7 +421,9 @@ def _card_context(comment: Comment, view: QueueView, entered: dict[str, str] | N
                   ) -> dict[str, Any]:
     """What a card shows; `entered` is what the moderator typed into a form the server
     refused (the edited text, a reason and note), shown again rather than lost."""
-    holder = claim(comment.id, current_user.id)
+    # Reading an escalated comment one cannot decide does not claim it from the seniors.
+    read_only = comment.escalated_at is not None and not current_user.resolves_escalations
+    holder = current_user.id if read_only else claim(comment.id, current_user.id)
     analysis = comment.analysis or {}
     text = comment.body_normalized or comment.body_original
     history = list(db.session().execute(
@@ -521,10 +523,10 @@ def _moved_on(comment: Comment, view: QueueView, action: str):  # noqa: ANN202
 def _act(comment_id: int, action, form: str, done: str):  # noqa: ANN001, ANN202
     view = QueueView.from_args()
     comment = _get_visible(comment_id)
-    if claim(comment_id, current_user.id) != current_user.id:
-        return _stay(comment, view, _("This comment is being handled by another moderator."))
     if comment.escalated_at is not None and not current_user.resolves_escalations:
         return _stay(comment, view, escalation.only_seniors(), status=403)
+    if claim(comment_id, current_user.id) != current_user.id:
+        return _stay(comment, view, _("This comment is being handled by another moderator."))
     try:
         action(comment)
     except moderation.ModerationError as exc:

@@ -153,6 +153,10 @@ def test_moderator_cannot_decide_an_escalated_comment(world, resources, sessions
         comment = s.get(Comment, cid)
         assert comment.status == CommentStatus.pending and comment.escalated_at is not None
     assert [e.action for e in _entries(sessions, cid)] == ["comment.escalate"]
+    # Reading it claimed nothing: the senior editor has the decision forms at once.
+    html = _client(app, "captren_a").get(f"/review?tab=escalated&c={cid}").get_data(as_text=True)
+    assert "data-approve" in html and "data-send-back" in html
+    assert "đang được người khác xử lý" not in html
 
 
 def test_senior_rejects_and_undo_reopens_the_escalation(world, resources, sessions) -> None:  # noqa: ANN001
@@ -289,3 +293,5 @@ def test_senior_role_from_the_cli_and_the_admin_page(settings, world, sessions) 
         assert entry.details["changes"]["role"] == {"before": "moderator", "after": "senior"}
     assert "Biên tập viên cấp cao" in _client(app, "quantri").get(
         "/admin/users").get_data(as_text=True)
+    # A senior editor is no administrator.
+    assert _client(app, "captren_a").get("/admin/users").status_code == 403
