@@ -24,7 +24,7 @@ from flask_babel import LazyString, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import false, func, or_, select
+from sqlalchemy import case, false, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from service import db, escalation, moderation
@@ -222,13 +222,17 @@ def _counts(filters: Filters) -> dict[str, int]:
     counts = {tab: sum(by_status.get(s, 0) for s in statuses)
               for tab, (_, statuses) in TABS.items()}
     flagged = filters.apply(_scoped(select(func.count()).select_from(Comment).where(
-        Comment.status == CommentStatus.pending, Comment.priority >= FLAGGED_PRIORITY,
-        Comment.escalated_at.is_(None))))
+        Comment.status == CommentStatus.pending, Comment.priority >= FLAGGED_PRIORITY)))
     counts["flagged"] = db.session().scalar(flagged)
-    escalated = filters.apply(_scoped(select(func.count()).select_from(Comment).where(
+    # Escalated comments wait in their own tab. Counted apart (a few rows, off
+    # ix_comments_escalated) and subtracted: the counts above stay index-only scans.
+    escalated = filters.apply(_scoped(select(
+        func.count(), func.coalesce(func.sum(case((Comment.priority >= FLAGGED_PRIORITY, 1),
+                                                  else_=0)), 0)).where(
         Comment.status == CommentStatus.pending, Comment.escalated_at.is_not(None))))
-    counts["escalated"] = db.session().scalar(escalated)
+    counts["escalated"], escalated_flagged = db.session().execute(escalated).one()
     counts["pending"] -= counts["escalated"]
+    counts["flagged"] -= escalated_flagged
     return counts
 
 

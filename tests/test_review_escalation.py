@@ -102,6 +102,14 @@ def test_escalate_moves_the_comment_to_the_escalated_tab(world, resources, sessi
     # The live arrivals poll counts it apart too.
     counts = mod.get("/review/arrivals?since=2000-01-01T00:00:00").json["counts"]
     assert counts["escalated"] == 1 and counts["pending"] == 1
+    # A flagged one leaves the Flagged tab and its count too.
+    spam = post_comment(app, key, resources, "Vay tiền nhanh, ib zalo 0912 345 678")
+    assert spam in _tab_ids(mod, "flagged")
+    flagged = _counts(mod)["flagged"]
+    _escalate(mod, spam, tab="flagged")
+    assert spam not in _tab_ids(mod, "flagged") and spam not in _tab_ids(mod, "pending")
+    assert _tab_ids(mod, "escalated") == [first, spam]
+    assert _counts(mod) == after | {"flagged": flagged - 1, "escalated": 2}
 
 
 @pytest.mark.parametrize("note", ["", "   ", RLO_NOTE, "hai\ndòng", "x" * 401])
