@@ -1,8 +1,9 @@
 // The moderator's workspace, from the keyboard: j/k move in the queue and open the card
 // beside it, a approves, r + a number rejects with that reason, e edits, d applies the
-// diacritics, s escalates to a senior editor, x marks for bulk, u undoes the last decision (wherever you are), / searches,
-// Ctrl-K opens the quick actions, ? the list of keys. Loaded on every staff page: each part
-// does nothing where its elements are absent. htmx (vendored) does the requests.
+// diacritics, s escalates to a senior editor (with a note), x marks for bulk, u undoes the
+// last decision (wherever you are), / searches, Ctrl-K opens the quick actions, ? the list
+// of keys. Loaded on every staff page: each part does nothing where its elements are
+// absent. htmx (vendored) does the requests.
 (function () {
   "use strict";
   const $ = (sel, root) => (root || document).querySelector(sel);
