@@ -303,3 +303,19 @@ def test_senior_role_from_the_cli_and_the_admin_page(settings, world, sessions) 
         "/admin/users").get_data(as_text=True)
     # A senior editor is no administrator.
     assert _client(app, "captren_a").get("/admin/users").status_code == 403
+
+
+def test_a_ban_leaves_escalated_comments_to_the_senior_editor(world, resources, sessions) -> None:  # noqa: ANN001
+    app, keys = world
+    key = keys["a"][1]
+    escalated, other = (post_comment(app, key, resources, f"Tin nhắn số {i}, liên hệ ngay")
+                        for i in range(2))
+    mod = _client(app, "bientap_a")
+    _escalate(mod, escalated)
+    r = mod.post(f"/review/{other}/ban", data={"csrf_token": _token(mod, other), "email": "1",
+                                               "reject_pending": "1"})
+    assert r.status_code == 303
+    with sessions() as s:
+        assert s.get(Comment, other).status == CommentStatus.rejected
+        waiting = s.get(Comment, escalated)
+        assert waiting.status == CommentStatus.pending and waiting.escalated_at is not None
