@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import insert, select, text  # noqa: E402
+from sqlalchemy import insert, select, text, update  # noqa: E402
 
 from benchmarks.timing import fresh_database, report, sign_in  # noqa: E402
 from service.accounts import create_site, create_user  # noqa: E402
@@ -29,6 +29,7 @@ from service.app import create_app  # noqa: E402
 from service.config import Settings  # noqa: E402
 from service.embedded_redis import EmbeddedRedis  # noqa: E402
 from service.storage import Article, Comment, make_engine, make_session_factory  # noqa: E402
+from service.storage.tables import utcnow  # noqa: E402
 
 BODIES = [
     ("Bài viết rất hữu ích, cảm ơn tác giả.", []),
@@ -56,6 +57,8 @@ def main() -> int:
     parser.add_argument("--database-url")
     parser.add_argument("--comments", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--escalated", type=int, default=30,
+                        help="pending comments of the moderator's site handed to a senior editor")
     args = parser.parse_args()
     url, tmp = fresh_database(args.database_url, "queue")
     engine = make_engine(url)
@@ -89,6 +92,12 @@ def main() -> int:
             s.execute(insert(Comment), rows)
             s.commit()
         print(f"stored {args.comments} pending comments in {time.perf_counter() - started:.0f} s")
+        # A few escalated ones (issue 16): they leave the Pending tab for "Escalated".
+        chosen = select(Comment.id).where(Comment.site_id == site_ids[0]).order_by(
+            Comment.id).limit(args.escalated).scalar_subquery()
+        s.execute(update(Comment).where(Comment.id.in_(chosen)).values(
+            escalated_at=utcnow(), escalated_by="bientap", escalation_note="Nhờ anh xem"))
+        s.commit()
     if url.startswith("postgresql"):
         # What autovacuum does on a live database: statistics and the visibility map.
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -138,6 +147,7 @@ def time_pages(url: str, tmp: Path, redis_url: str, requests: int) -> None:
         "page 20, oldest first": "/review?order=oldest&page=20",
         "least certain first": "/review?order=uncertain",
         "article filter": "/review?article_id=1",
+        "escalated tab": "/review?tab=escalated",
     }
     print(f"{'page':24s} {'p50 ms':>8s} {'p95 ms':>8s}")
     for label, path in pages.items():

@@ -79,6 +79,11 @@ class SignedInUser:
     def is_admin(self) -> bool:
         return self.role == Role.admin
 
+    @property
+    def resolves_escalations(self) -> bool:
+        """Decides escalated comments (of the sites they see) and sends them back."""
+        return self.role in (Role.senior, Role.admin)
+
     def can_see_site(self, site_id: int) -> bool:
         return self.is_admin or site_id in self.site_ids
 

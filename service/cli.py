@@ -78,12 +78,13 @@ def site_create(name: str, domain: str | None, origins: tuple[str, ...], as_json
 
 @main.group()
 def user() -> None:
-    """Moderators and admins."""
+    """Moderators, senior editors and admins."""
 
 
 @user.command("create")
 @click.argument("username")
-@click.option("--role", type=click.Choice(["moderator", "admin"]), required=True)
+@click.option("--role", type=click.Choice(["moderator", "senior", "admin"]), required=True,
+              help="senior: a moderator who also decides escalated comments.")
 @click.option("--site", "site_ids", type=int, multiple=True, help="Site scope (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print {id, username, password?} as JSON.")
 def user_create(username: str, role: str, site_ids: tuple[int, ...], as_json: bool) -> None:

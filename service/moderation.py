@@ -6,7 +6,8 @@ decide and a decision is never without its event."""
 from __future__ import annotations
 
 import unicodedata
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app, has_app_context
 from flask_babel import LazyString
@@ -58,13 +59,23 @@ class ModerationError(ValueError):
 
 def _change(session: Session, comment: Comment, user_id: int, actor: str, to_status: str,
             reason: str | None, edited: str | None, published: str | None,
-            undo: bool = False) -> None:
+            undo: bool = False, reopen: dict[str, Any] | None = None) -> None:
     now = utcnow()
     decided_at = None if to_status == CommentStatus.pending else now
+    values: dict[str, Any] = dict(status=to_status, body_published=published,
+                                  decided_at=decided_at)
+    # A decision on an escalated comment resolves the escalation (service/escalation.py);
+    # an undo of that decision opens it again (`reopen`: the escalation as it was).
+    escalated = comment.escalated_at is not None
+    resolving = escalated and to_status != CommentStatus.pending
+    if resolving:
+        values.update(escalated_at=None, escalated_by=None, escalation_note=None)
+    values.update(reopen or {})
     changed = session.execute(
         update(Comment)
-        .where(Comment.id == comment.id, Comment.status == comment.status)
-        .values(status=to_status, body_published=published, decided_at=decided_at)
+        .where(Comment.id == comment.id, Comment.status == comment.status,
+               Comment.escalated_at.is_not(None) if escalated else Comment.escalated_at.is_(None))
+        .values(**values)
         .execution_options(synchronize_session=False)
     ).rowcount
     if changed != 1:
@@ -73,10 +84,19 @@ def _change(session: Session, comment: Comment, user_id: int, actor: str, to_sta
     delivery_id = webhooks.add_decision(
         session, comment, comment.site, from_status=comment.status, to_status=to_status,
         published=published, decided_at=decided_at, reason=reason, automatic=False, undo=undo)
-    session.add(ModerationAction(
+    action = ModerationAction(
         comment_id=comment.id, user_id=user_id, actor=actor, created_at=now,
         from_status=comment.status, to_status=to_status, reason=reason, edited_body=edited,
-    ))
+    )
+    session.add(action)
+    if resolving:
+        session.flush()  # the decision's id, for an undo to find this escalation again
+        session.add(AuditEntry(
+            user_id=user_id, actor=actor, created_at=now, action="comment.escalation_resolve",
+            target_type="comment", target_id=str(comment.id), details={
+                "decision": to_status, "decision_id": action.id, "reason": reason,
+                "escalation": {"at": comment.escalated_at.isoformat(),
+                               "by": comment.escalated_by, "note": comment.escalation_note}}))
     session.commit()
     if delivery_id is not None:
         _send_after_commit([delivery_id])
@@ -137,8 +157,29 @@ def undo(session: Session, comment: Comment, user_id: int, actor: str) -> str:
     else:
         published = _nfc(comment.body_original)  # what automatic approval publishes
     _change(session, comment, user_id, actor, last.from_status, "undo", None, published,
-            undo=True)
+            undo=True, reopen=_escalation_resolved_by(session, comment, last, user_id, actor))
     return last.from_status
+
+
+def _escalation_resolved_by(session: Session, comment: Comment, decision: ModerationAction,
+                            user_id: int, actor: str) -> dict[str, Any] | None:
+    """The escalation `decision` resolved, as the comment's columns were (None if it
+    resolved none); its reopening is audited with the undo."""
+    entry = session.scalar(
+        select(AuditEntry).where(AuditEntry.target_type == "comment",
+                                 AuditEntry.target_id == str(comment.id),
+                                 AuditEntry.action == "comment.escalation_resolve")
+        .order_by(AuditEntry.id.desc()).limit(1))
+    details = (entry.details or {}) if entry is not None else {}
+    if details.get("decision_id") != decision.id:
+        return None
+    escalation = details.get("escalation") or {}
+    session.add(AuditEntry(
+        user_id=user_id, actor=actor, action="comment.escalation_reopen", target_type="comment",
+        target_id=str(comment.id), details={"undo_of": decision.id,
+                                            "escalation": escalation}))
+    return {"escalated_at": datetime.fromisoformat(escalation["at"]),
+            "escalated_by": escalation.get("by"), "escalation_note": escalation.get("note")}
 
 
 def _nfc(text: str) -> str:
@@ -215,7 +256,8 @@ def ban_author(session: Session, comment: Comment, user_id: int, actor: str, by_
     if ip:
         who.append(Comment.client_ip == ip)
     pending = session.scalars(select(Comment).where(
-        Comment.site_id == comment.site_id, Comment.status.in_(DECIDABLE), or_(*who)))
+        Comment.site_id == comment.site_id, Comment.status.in_(DECIDABLE), or_(*who),
+        Comment.escalated_at.is_(None)))  # an escalated one waits for a senior editor
     rejected = 0
     for other in list(pending):
         try:

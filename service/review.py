@@ -25,10 +25,10 @@ from flask_babel import LazyString, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import false, func, or_, select
+from sqlalchemy import case, false, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from service import bans, db, moderation
+from service import bans, db, escalation, moderation
 from service import review_claims as claims
 from service import review_decisions as decisions
 from service.auth import safe_next
@@ -58,6 +58,8 @@ FLAGGED_PRIORITY = 1.0
 TABS: dict[str, tuple[LazyString, list[str]]] = {
     "pending": (_l("Pending"), [CommentStatus.pending]),
     "flagged": (_l("Flagged"), [CommentStatus.pending]),
+    # Pending comments a moderator handed to a senior editor (service/escalation.py).
+    "escalated": (_l("Escalated"), [CommentStatus.pending]),
     "auto_rejected": (_l("Auto-rejected"), [CommentStatus.auto_rejected]),
     "approved": (_l("Approved"), [CommentStatus.approved, CommentStatus.auto_approved]),
     "rejected": (_l("Rejected"), [CommentStatus.rejected]),
@@ -155,6 +157,12 @@ def _queue_query(tab: str, filters: Filters, order: str):  # noqa: ANN202
     query = filters.apply(_scoped(select(Comment).where(Comment.status.in_(statuses))))
     if tab == "flagged":
         query = query.where(Comment.priority >= FLAGGED_PRIORITY)
+    if tab in ("pending", "flagged"):
+        query = query.where(Comment.escalated_at.is_(None))  # those wait in "escalated"
+    if tab == "escalated":
+        # Read off ix_comments_escalated: the longest waiting first.
+        return query.where(Comment.escalated_at.is_not(None)).order_by(Comment.escalated_at,
+                                                                        Comment.id)
     if order == "oldest" or tab not in ("pending", "flagged"):
         return query.order_by(Comment.received_at.desc() if tab in (
             "approved", "rejected", "auto_rejected", "removed") else Comment.received_at,
@@ -175,6 +183,15 @@ def _counts(filters: Filters) -> dict[str, int]:
     flagged = filters.apply(_scoped(select(func.count()).select_from(Comment).where(
         Comment.status == CommentStatus.pending, Comment.priority >= FLAGGED_PRIORITY)))
     counts["flagged"] = db.session().scalar(flagged)
+    # Escalated comments wait in their own tab. Counted apart (a few rows, off
+    # ix_comments_escalated) and subtracted: the counts above stay index-only scans.
+    escalated = filters.apply(_scoped(select(
+        func.count(), func.coalesce(func.sum(case((Comment.priority >= FLAGGED_PRIORITY, 1),
+                                                  else_=0)), 0)).where(
+        Comment.status == CommentStatus.pending, Comment.escalated_at.is_not(None))))
+    counts["escalated"], escalated_flagged = db.session().execute(escalated).one()
+    counts["pending"] -= counts["escalated"]
+    counts["flagged"] -= escalated_flagged
     return counts
 
 
@@ -217,6 +234,7 @@ bp.add_app_template_filter(category_label, "category_label")
 bp.add_app_template_filter(actor_label, "actor_label")
 bp.add_app_template_filter(reason_label, "reason_label")
 bp.add_app_template_filter(top_category, "top_category")
+bp.add_app_template_filter(escalation.action_label, "escalation_label")
 
 
 @dataclass
@@ -304,7 +322,7 @@ def arrivals():  # noqa: ANN201
     items: list[dict[str, Any]] = []
     if tab in ("pending", "flagged"):
         query = filters.apply(_scoped(select(Comment).where(
-            Comment.status == CommentStatus.pending,
+            Comment.status == CommentStatus.pending, Comment.escalated_at.is_(None),
             Comment.analysed_at > since - ARRIVALS_OVERLAP)))
         if tab == "flagged":
             query = query.where(Comment.priority >= FLAGGED_PRIORITY)
@@ -327,7 +345,7 @@ def _next_in_queue(view: QueueView, after: Comment) -> int | None:
     (sent by the page as `next`), else the first of the same view — same tab, filters and
     order — that nobody else holds."""
     hinted = parse_id(request.form.get("next"))
-    if view.tab not in ("pending", "flagged"):
+    if view.tab not in ("pending", "flagged", "escalated"):
         return None  # deciding from a done tab (undo, remove) keeps the card
     query = _queue_query(view.tab, view.filters, view.order).where(Comment.id != after.id)
     if hinted is not None:
@@ -366,9 +384,11 @@ def _card_context(comment: Comment, view: QueueView, entered: dict[str, str] | N
                   ) -> dict[str, Any]:
     """What a card shows; `entered` is what the moderator typed into a form the server
     refused (the edited text, a reason and note), shown again rather than lost."""
+    # Reading an escalated comment one cannot decide does not claim it from the seniors.
+    read_only = comment.escalated_at is not None and not current_user.resolves_escalations
     token = claims.new_token()
-    held = claims.hold(comment.id, current_user.id, current_user.username, token=token,
-                       opening=True)
+    held = None if read_only else claims.hold(comment.id, current_user.id,
+                                              current_user.username, token=token, opening=True)
     held_by_other = held is not None and held.user_id != current_user.id
     analysis = comment.analysis or {}
     text = comment.body_normalized or comment.body_original
@@ -393,7 +413,7 @@ def _card_context(comment: Comment, view: QueueView, entered: dict[str, str] | N
         segments=highlight(text, analysis.get("spans", [])),
         diacritics=diacritics, diff=diff, diff_changes=changed_words(diff or []),
         held_by_other=held_by_other, history=history, audit=audit,
-        claim=held, claim_token=None if held_by_other else token,
+        claim=held, claim_token=None if held_by_other or read_only else token,
         can_take_over=held_by_other and claims.can_take_over(current_user, held.idle),
         takeovers=claims.takeovers(comment.id),
         history_counts=history_counts,
@@ -401,7 +421,10 @@ def _card_context(comment: Comment, view: QueueView, entered: dict[str, str] | N
         article_pending=db.session().scalar(select(func.count()).select_from(Comment).where(
             Comment.article_id == comment.article_id,
             Comment.status == CommentStatus.pending)),
-        reasons=REASON_KEYS, decidable=comment.status in moderation.DECIDABLE,
+        reasons=REASON_KEYS, decidable=comment.status in moderation.DECIDABLE and (
+            comment.escalated_at is None or current_user.resolves_escalations),
+        escalatable=comment.status == CommentStatus.pending and comment.escalated_at is None,
+        escalations=escalation.history(db.session(), comment.id),
         removable=comment.status in PUBLISHED,
         remove_reasons=moderation.REMOVE_REASONS, entered=entered or {},
     )
@@ -480,6 +503,8 @@ def _moved_on(comment: Comment, view: QueueView, action: str):  # noqa: ANN202
 def _act(comment_id: int, action, form: str, done: str):  # noqa: ANN001, ANN202
     view = QueueView.from_args()
     comment = _get_visible(comment_id)
+    if comment.escalated_at is not None and not current_user.resolves_escalations:
+        return _stay(comment, view, escalation.only_seniors(), status=403)
     if (refused := claims.refusal(comment_id, current_user)) is not None:
         return _stay(comment, view, refused)
     try:
@@ -601,6 +626,9 @@ def bulk():  # noqa: ANN201
         comment = session.get(Comment, comment_id)
         if comment is None or not current_user.can_see_site(comment.site_id):
             abort(404)
+        if comment.escalated_at is not None and not current_user.resolves_escalations:
+            skipped += 1  # waits for a senior editor
+            continue
         if claim(comment_id, current_user.id) != current_user.id:
             skipped += 1
             continue
@@ -634,4 +662,7 @@ def _bulk_message(action: str, done: int, skipped: int) -> str:
     return ngettext("Rejected %(num)d comment.", "Rejected %(num)d comments.", done)
 
 
-from service import review_claim_views  # noqa: E402, F401 - its routes join bp
+from service import (
+    review_claim_views,  # noqa: E402, F401 - its routes join bp
+    review_escalation,  # noqa: E402, F401 - its routes, on this blueprint
+)

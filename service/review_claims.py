@@ -91,9 +91,10 @@ class Claim:
 
 def can_take_over(user: Any, holder_idle: bool) -> bool:
     """May `user` take over a claim another moderator holds on a comment `user` can see
-    (the caller has checked the site)? An admin at any time; a peer moderator once the
-    holder has gone idle. The one place this rule lives (a "senior" role will join here)."""
-    if getattr(user, "is_admin", False):
+    (the caller has checked the site)? An admin or a senior editor at any time (they answer
+    for the queue); a peer moderator once the holder has gone idle. The one place this rule
+    lives."""
+    if getattr(user, "is_admin", False) or getattr(user, "resolves_escalations", False):
         return True
     return holder_idle
 

@@ -22,6 +22,7 @@ from service.storage import (
     TrainingExample,
     User,
 )
+from service.storage.tables import utcnow
 from tests.admin.test_admin_permissions import fill, world  # noqa: F401 - the world fixture
 from tests.test_review import login, ui  # noqa: F401 - the ui fixture
 
@@ -75,7 +76,11 @@ def _poison(sessions, ids: dict[str, int]) -> None:  # noqa: ANN001
             body_original=f"Bài viết {RLO}rất hay", body_normalized=f"Bài viết {RLO}rất hay",
             body_published=f"Bài viết {RLO}rất hay đã sửa", status=CommentStatus.approved,
             analysis={"flags": [], "phases": {"diacritics": {
-                "verdict": "missing", "suggestion": f"Bài viết {RLO}rất hay"}}}))
+                "verdict": "missing", "suggestion": f"Bài viết {RLO}rất hay"}}},
+            escalated_at=utcnow(), escalated_by=f"{RLO}bientap",
+            escalation_note=f"{RLO}nhờ xem"))
+        s.add(AuditEntry(actor=f"{RLO}bientap", action="comment.escalate", target_type="comment",
+                         target_id=str(ids["comment"]), details={"note": f"{RLO}nhờ xem"}))
         s.execute(update(Article).where(Article.id == ids["article"]).values(
             title=f"{RLO}Tin tức hôm nay", external_id=f"{RLO}tin-1"))
         s.execute(update(ModerationAction).where(ModerationAction.id == ids["action"]).values(

@@ -14,7 +14,9 @@ from pathlib import Path
 from babel.messages.pofile import read_po
 from sqlalchemy import update
 
+from service.escalation import ACTIONS as ESCALATION_ACTIONS
 from service.storage import AuditEntry, Comment, CommentStatus, ModerationAction, TrainingRun
+from service.storage.tables import utcnow
 from tests.admin.test_admin_permissions import fill, world  # noqa: F401 - the world fixture
 from tests.test_bidi_isolation import _get_pages
 from tests.test_review import login, ui  # noqa: F401 - the ui fixture
@@ -119,14 +121,20 @@ def test_every_staff_page_is_vietnamese(world, sessions) -> None:  # noqa: ANN00
         s.execute(update(Comment).where(Comment.id == ids["comment"]).values(
             status=CommentStatus.pending, analysis={
                 "flags": ["phone", "missing_diacritics"],
-                "scores": {"clean": 0.1, "spam": 0.8, "offensive": 0.05, "hate": 0.05}}))
+                "scores": {"clean": 0.1, "spam": 0.8, "offensive": 0.05, "hate": 0.05}},
+            # Escalated, with every step of an escalation in its log (the Escalated tab).
+            escalated_at=utcnow(), escalated_by="bientap_a", escalation_note="Nhờ anh xem"))
+        for action in ESCALATION_ACTIONS:
+            s.add(AuditEntry(actor="captren", action=action, target_type="comment",
+                             target_id=str(ids["comment"]), details={"note": "Ghi chú"}))
         s.commit()
     vocabulary = english_words()
     client = app.test_client()
     assert login(client, "quantri").status_code == 302
     pages = [fill(rule, ids) for rule in _get_pages(app)]
     pages += [f"/review?c={ids['comment']}", f"/review?tab=approved&c={ids['comment']}",
-              "/review?tab=rejected", "/sessions"]
+              "/review?tab=rejected", "/sessions", "/review?tab=escalated",
+              f"/review?tab=escalated&c={ids['comment']}"]
     leaks: dict[str, list[str]] = {}
     for path in pages:
         r = client.get(path)
@@ -134,6 +142,13 @@ def test_every_staff_page_is_vietnamese(world, sessions) -> None:  # noqa: ANN00
             continue
         if found := english_left(r.get_data(as_text=True), vocabulary):
             leaks[path] = found
+    # A moderator reads an escalated comment without deciding it: that page too.
+    moderator = app.test_client()
+    assert login(moderator, "bientap_a").status_code == 302
+    r = moderator.get(f"/review?tab=escalated&c={ids['comment']}")
+    assert r.status_code == 200 and "data-read-only" in r.get_data(as_text=True)
+    if found := english_left(r.get_data(as_text=True), vocabulary):
+        leaks["/review?tab=escalated (moderator)"] = found
     assert leaks == {}, "\n".join(f"{p}:\n  " + "\n  ".join(f) for p, f in leaks.items())
 
 

@@ -37,7 +37,9 @@ from service.storage import AuditEntry, Role, Site, User
 
 section("admin.users", _l("Users"))
 
-ROLES = {Role.moderator.value: _l("Moderator"), Role.admin.value: _l("Administrator")}
+# A senior editor: a moderator who also decides escalated comments (service/escalation.py).
+ROLES = {Role.moderator.value: _l("Moderator"), Role.senior.value: _l("Senior editor"),
+         Role.admin.value: _l("Administrator")}
 ACTIONS = {
     "user.create": _l("User created"),
     "user.access": _l("Role or sites changed"),

@@ -1,8 +1,9 @@
 // The moderator's workspace, from the keyboard: j/k move in the queue and open the card
 // beside it, a approves, r + a number rejects with that reason, e edits, d applies the
-// diacritics, x marks for bulk, u undoes the last decision (wherever you are), / searches,
-// Ctrl-K opens the quick actions, ? the list of keys. Loaded on every staff page: each part
-// does nothing where its elements are absent. htmx (vendored) does the requests.
+// diacritics, s escalates to a senior editor (with a note), x marks for bulk, u undoes the
+// last decision (wherever you are), / searches, Ctrl-K opens the quick actions, ? the list
+// of keys. Loaded on every staff page: each part does nothing where its elements are
+// absent. htmx (vendored) does the requests.
 (function () {
   "use strict";
   const $ = (sel, root) => (root || document).querySelector(sel);
@@ -128,6 +129,16 @@
     const editor = openEditor();
     if (editor && suggestion) editor.value = suggestion.textContent;
   }
+  function escalate() {
+    // Open the card's escalation form at its note (required); Enter sends both.
+    const details = $("[data-escalate]");
+    if (!details) return false;
+    details.open = true;
+    $$("[data-next]").forEach((i) => { i.value = nextRowId(); });
+    const note = $("input[name=note]", details);
+    if (note) note.focus();
+    return true;
+  }
   function wireCard() {
     const edit = $("[data-edit]");
     if (edit) edit.addEventListener("click", () => { const e = openEditor(); if (e) e.focus(); });
@@ -202,6 +213,8 @@
       else window.location = li.dataset.href;
     } else if (li.dataset.action === "help") {
       toggleHelp();
+    } else if (li.dataset.action === "escalate") {
+      escalate();
     } else if (li.dataset.click) {
       const target = $(li.dataset.click);
       if (target) { target.focus(); target.click(); }
@@ -264,6 +277,7 @@
       case "e": { const editor = openEditor(); if (editor) { ev.preventDefault(); editor.focus(); } break; }
       case "d": applySuggestion(); break;
       case "u": undo(); break;
+      case "s": if (escalate()) ev.preventDefault(); break;
       case "/": { const search = $("[data-search]"); if (search) { ev.preventDefault(); search.focus(); search.select(); } break; }
       case "?": toggleHelp(); break;
       default: return;

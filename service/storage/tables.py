@@ -70,6 +70,8 @@ _PUBLISHED_SQL = "status IN ('approved', 'auto_approved')"
 
 class Role(enum.StrEnum):
     moderator = "moderator"
+    # A moderator who also decides the comments moderators escalate (on their sites).
+    senior = "senior"
     admin = "admin"
 
 
@@ -140,6 +142,10 @@ class Comment(Base):
         # article's published comments in order, and their counts, from the index alone.
         Index("ix_comments_published", "article_id", "received_at", "id", "parent_id",
               postgresql_where=text(_PUBLISHED_SQL), sqlite_where=text(_PUBLISHED_SQL)),
+        # The "Escalated" tab: the few comments waiting for a senior editor, oldest first.
+        Index("ix_comments_escalated", "escalated_at", "site_id",
+              postgresql_where=text("escalated_at IS NOT NULL"),
+              sqlite_where=text("escalated_at IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -176,6 +182,12 @@ class Comment(Base):
     flags: Mapped[str | None] = mapped_column(String(500))
     # SHA-1 of the normalized, accent-stripped, lower-cased text: "the same comment again".
     text_key: Mapped[str | None] = mapped_column(String(40))
+    # An open escalation (service/escalation.py): a moderator handed the comment to a senior
+    # editor with a note; cleared by the decision or the sending back that resolves it
+    # (the history is in audit_log, target "comment").
+    escalated_at: Mapped[datetime | None]
+    escalated_by: Mapped[str | None] = mapped_column(String(100))  # the username
+    escalation_note: Mapped[str | None] = mapped_column(String(500))
 
     site: Mapped[Site] = relationship()
     article: Mapped[Article] = relationship()

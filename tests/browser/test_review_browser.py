@@ -354,3 +354,55 @@ def test_queue_in_english(page, ui, resources) -> None:  # noqa: ANN001, F811
     assert re.sub(r"\s+", " ", page.inner_text("#pane form[data-approve] button.approve")) \
         == "Approve a"
     assert page.dialogs == []
+
+
+def test_escalate_with_the_key_then_a_senior_editor_rejects(page, ui, resources, sessions) -> None:  # noqa: ANN001, F811
+    """Issue 16: `s` and a note hand the open comment to a senior editor (it leaves Pending);
+    the senior editor finds it in "Chờ cấp trên", reads the note and rejects it."""
+    from service.accounts import create_user
+    from service.storage import AuditEntry
+
+    app, keys = ui
+    with sessions() as s:
+        create_user(s, "captren_a", "senior", "mật-khẩu-thử-123", [keys["a"][0]])
+        s.commit()
+    key = keys["a"][1]
+    posted = {post_comment(app, key, resources, "Ông chủ tịch xã này tham nhũng, ai cũng biết"),
+              post_comment(app, key, resources, PLAIN)}
+    note = "Có thể vu khống, nhờ anh xem"
+    page.set_viewport_size({"width": 1400, "height": 900})
+    sign_in(page)
+    page.keyboard.press("j")
+    escalated = open_card(page)
+    page.keyboard.press("s")
+    assert page.evaluate("document.activeElement.name") == "note"
+    page.keyboard.type(note)
+    page.keyboard.press("Enter")
+    rest = wait_for_card(page, escalated)
+    assert rest == (posted - {escalated}).pop()
+    assert page.locator(f"ol.queue li[data-id='{escalated}']").count() == 0  # left Pending
+    assert page.inner_text("[data-count='escalated']") == "1"
+    assert page.inner_text("[data-count='pending']") == "1"
+    assert f"#{escalated} đang chờ cấp trên" in page.inner_text("#pane")
+    # The senior editor: the Escalated tab, the note, r 3 ("Xúc phạm, thô tục").
+    page.context.clear_cookies()
+    sign_in(page, "captren_a")
+    page.click("[data-tab='escalated']")
+    page.wait_for_url("**/review?tab=escalated")
+    assert page.locator("ol.queue li[data-id]").count() == 1
+    page.keyboard.press("j")
+    assert open_card(page) == escalated
+    assert page.inner_text("#pane [data-escalation-note]") == note
+    assert "bientap_a" in page.inner_text("#pane [data-escalation]")
+    page.keyboard.press("r")
+    page.keyboard.press("3")
+    wait_for_card(page, escalated)
+    assert page.inner_text("#toast [data-toast-text]") == f"Đã từ chối #{escalated}"
+    assert page.inner_text("[data-count='escalated']") == "0"
+    with sessions() as s:
+        comment = s.get(Comment, escalated)
+        assert comment.status == CommentStatus.rejected and comment.escalated_at is None
+        actions = [e.action for e in s.scalars(select(AuditEntry).where(
+            AuditEntry.target_id == str(escalated)).order_by(AuditEntry.id))]
+        assert actions == ["comment.escalate", "comment.escalation_resolve"]
+    assert page.dialogs == [] and page.problems == []
