@@ -173,6 +173,7 @@ def test_senior_rejects_and_undo_reopens_the_escalation(world, resources, sessio
     _escalate(_client(app, "bientap_a"), cid)
     senior = _client(app, "captren_a")
     html = senior.get(f"/review?tab=escalated&c={cid}").get_data(as_text=True)
+    assert "(biên tập viên cấp cao)" in html  # the header names the role
     assert "data-approve" in html and "data-send-back" in html and NOTE in html
     r = senior.post(f"/review/{cid}/reject?tab=escalated",
                     data={"csrf_token": csrf(html), "reason": "offensive", "note": "vu khống"})
