@@ -223,10 +223,13 @@ def test_one_pane_on_a_phone(page, ui, resources) -> None:  # noqa: ANN001, F811
     page.set_viewport_size({"width": 390, "height": 800})
     sign_in(page)
     assert page.locator(".card-pane").is_hidden()
+    no_sideways = "() => document.documentElement.scrollWidth <= window.innerWidth"
+    assert page.evaluate(no_sideways)  # the header bar wraps instead of overflowing
     with page.expect_navigation():
         page.click(f"ol.queue li[data-id='{cid}'] a.row-link")
     assert page.locator(".queue-pane").is_hidden()
     assert page.locator("#pane [data-comment]").is_visible()
+    assert page.evaluate(no_sideways)
     with page.expect_navigation():
         page.click(".back-to-list a")
     assert page.locator(".queue-pane").is_visible()
