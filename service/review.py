@@ -24,9 +24,10 @@ from flask_babel import LazyString, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import false, func, or_, select
+from sqlalchemy import false, func, or_, select, true
 from sqlalchemy.orm import selectinload
 
+from models.normalize import search_key
 from service import db, moderation
 from service import review_decisions as decisions
 from service.auth import safe_next
@@ -140,6 +141,18 @@ def _int_arg(name: str) -> int | None:
     return parse_id(request.args.get(name))
 
 
+def _folded_match(column, text: str):  # noqa: ANN001, ANN202
+    """`text` found in a search column (models.normalize.search_key) whatever its accents
+    and case; % and _ are plain characters. Three characters or more match anywhere (a
+    trigram index serves it on PostgreSQL); shorter, a whole word ("xe" is not in "xem"),
+    which a trigram index serves too."""
+    key = search_key(text)
+    if not key:  # only spaces: nothing to look for
+        return true()
+    needle = key.strip()
+    return column.contains(needle if len(needle) >= 3 else key, autoescape=True)
+
+
 @dataclass
 class Filters:
     site_id: int | None = None
@@ -170,18 +183,13 @@ class Filters:
         if self.article:
             query = query.where(Comment.article_id.in_(select(Article.id).where(or_(
                 Article.external_id == self.article,
-                func.lower(Article.title).contains(self.article.lower(), autoescape=True)))))
+                _folded_match(Article.title_folded, self.article)))))
         if self.flag:
             query = query.where(Comment.flags.like(f"% {self.flag} %"))
         if self.author:
-            needle = self.author.lower()
-            query = query.where(or_(func.lower(Comment.author_email) == needle,
-                                    func.lower(Comment.author_name).contains(needle,
-                                                                             autoescape=True)))
+            query = query.where(_folded_match(Comment.author_folded, self.author))
         if self.q:
-            query = query.where(or_(
-                func.lower(Comment.body_normalized).contains(self.q.lower(), autoescape=True),
-                func.lower(Comment.body_original).contains(self.q.lower(), autoescape=True)))
+            query = query.where(_folded_match(Comment.search_folded, self.q))
         return query
 
     def args(self) -> dict[str, Any]:

@@ -25,6 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from models.normalize import search_key
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -99,15 +101,48 @@ class Site(Base):
         return (self.settings or {}).get(name, DEFAULT_SITE_SETTINGS.get(name))
 
 
+def _folded(*sources: str):  # noqa: ANN202
+    """A column default: search_key of the row's `sources` columns, as the INSERT gives
+    them (ORM and Core inserts; the intake's raw insert gives the value itself)."""
+    def default(context) -> str:  # noqa: ANN001
+        params = context.get_current_parameters()
+        return search_key(*(params.get(source) for source in sources))
+    return default
+
+
+def trigram_index(name: str, column: str) -> Index:
+    """A pg_trgm GIN index: serves the review queue's LIKE '%…%' searches on PostgreSQL.
+    PostgreSQL only (info["dialects"], which service/migrations/env.py and the migration
+    tests read): SQLite has no trigram index and a B-tree would not serve '%…%'."""
+    return Index(name, column, postgresql_using="gin",
+                 postgresql_ops={column: "gin_trgm_ops"},
+                 info={"dialects": ("postgresql",)}).ddl_if(dialect="postgresql")
+
+
+def include_for(dialect: str):  # noqa: ANN201
+    """Alembic's include_object for a database of this dialect: an index declared for
+    other dialects only (trigram_index) is not expected there."""
+    def include(obj, name, type_, reflected, compare_to) -> bool:  # noqa: ANN001
+        if type_ == "index" and not reflected:
+            dialects = obj.info.get("dialects")
+            return dialects is None or dialect in dialects
+        return True
+    return include
+
+
 class Article(Base):
     __tablename__ = "articles"
-    __table_args__ = (UniqueConstraint("site_id", "external_id"),)
+    __table_args__ = (UniqueConstraint("site_id", "external_id"),
+                      trigram_index("ix_articles_title_folded", "title_folded"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
     external_id: Mapped[str] = mapped_column(String(200))
     url: Mapped[str | None] = mapped_column(String(2000))
     title: Mapped[str | None] = mapped_column(String(500))
+    # The title as the queue's article filter searches it (models.normalize.search_key):
+    # set on insert, and by whoever changes the title (service/api/lookups.py).
+    title_folded: Mapped[str | None] = mapped_column(Text, default=_folded("title"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     site: Mapped[Site] = relationship()
@@ -140,6 +175,9 @@ class Comment(Base):
         # article's published comments in order, and their counts, from the index alone.
         Index("ix_comments_published", "article_id", "received_at", "id", "parent_id",
               postgresql_where=text(_PUBLISHED_SQL), sqlite_where=text(_PUBLISHED_SQL)),
+        # The review queue's text and author search (accent- and case-insensitive).
+        trigram_index("ix_comments_search_folded", "search_folded"),
+        trigram_index("ix_comments_author_folded", "author_folded"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -176,6 +214,12 @@ class Comment(Base):
     flags: Mapped[str | None] = mapped_column(String(500))
     # SHA-1 of the normalized, accent-stripped, lower-cased text: "the same comment again".
     text_key: Mapped[str | None] = mapped_column(String(40))
+    # What the review queue's search reads (models.normalize.search_key): the text folded
+    # (lower case, no marks) as submitted, and after analysis its normal form too
+    # (workers/tasks.py); the author's name and email folded.
+    search_folded: Mapped[str | None] = mapped_column(Text, default=_folded("body_original"))
+    author_folded: Mapped[str | None] = mapped_column(
+        Text, default=_folded("author_name", "author_email"))
 
     site: Mapped[Site] = relationship()
     article: Mapped[Article] = relationship()
