@@ -24,7 +24,7 @@ from flask_babel import LazyString, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import false, func, or_, select, true
+from sqlalchemy import and_, case, false, func, or_, select, true
 from sqlalchemy.orm import selectinload
 
 from models.normalize import search_key
@@ -217,13 +217,17 @@ def _queue_query(tab: str, filters: Filters, order: str):  # noqa: ANN202
 
 
 def _counts(filters: Filters) -> dict[str, int]:
-    query = filters.apply(_scoped(select(Comment.status, func.count()).group_by(Comment.status)))
-    by_status = dict(db.session().execute(query).all())
+    # One pass over the matching rows (a search or flag filter reads them from the table):
+    # each status's count, and the flagged ones among the pending.
+    flagged = case((and_(Comment.status == CommentStatus.pending,
+                         Comment.priority >= FLAGGED_PRIORITY), 1), else_=0)
+    query = filters.apply(_scoped(select(Comment.status, func.count(), func.sum(flagged))
+                                  .group_by(Comment.status)))
+    rows = db.session().execute(query).all()
+    by_status = {status: n for status, n, _ in rows}
     counts = {tab: sum(by_status.get(s, 0) for s in statuses)
               for tab, (_, statuses) in TABS.items()}
-    flagged = filters.apply(_scoped(select(func.count()).select_from(Comment).where(
-        Comment.status == CommentStatus.pending, Comment.priority >= FLAGGED_PRIORITY)))
-    counts["flagged"] = db.session().scalar(flagged)
+    counts["flagged"] = sum(int(n or 0) for _, _, n in rows)
     return counts
 
 

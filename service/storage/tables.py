@@ -178,6 +178,8 @@ class Comment(Base):
         # The review queue's text and author search (accent- and case-insensitive).
         trigram_index("ix_comments_search_folded", "search_folded"),
         trigram_index("ix_comments_author_folded", "author_folded"),
+        # The flag filter (flags LIKE '% phone %'): its tab counts read only matching rows.
+        trigram_index("ix_comments_flags", "flags"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

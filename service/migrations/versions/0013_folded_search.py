@@ -1,4 +1,5 @@
 """folded search columns (comments' text and author, articles' title), trigram indexes
+(those and the comments' flags)
 
 Revision ID: 0013
 Revises: 0012
@@ -109,12 +110,14 @@ def upgrade() -> None:
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         _trigram("comments", "search_folded")
         _trigram("comments", "author_folded")
+        _trigram("comments", "flags")
         _trigram("articles", "title_folded")
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.drop_index("ix_articles_title_folded", table_name="articles")
+        op.drop_index("ix_comments_flags", table_name="comments")
         op.drop_index("ix_comments_author_folded", table_name="comments")
         op.drop_index("ix_comments_search_folded", table_name="comments")
         # The extension stays: other objects may use it, and it costs nothing unused.
