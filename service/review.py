@@ -145,10 +145,13 @@ def _folded_match(column, text: str):  # noqa: ANN001, ANN202
     """`text` found in a search column (models.normalize.search_key) whatever its accents
     and case; % and _ are plain characters. Three characters or more match anywhere (a
     trigram index serves it on PostgreSQL); shorter, a whole word ("xe" is not in "xem"),
-    which a trigram index serves too."""
+    which a trigram index serves too. Without a letter or digit ("%", "?!") nothing
+    matches: no index could serve it, and it would read every comment of the sites."""
     key = search_key(text)
     if not key:  # only spaces: nothing to look for
         return true()
+    if not any(c.isalnum() for c in key):
+        return false()
     needle = key.strip()
     return column.contains(needle if len(needle) >= 3 else key, autoescape=True)
 
