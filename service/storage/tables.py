@@ -154,7 +154,9 @@ class Comment(Base):
         UniqueConstraint("site_id", "idempotency_key"),
         Index("ix_comments_status_enqueued_at", "status", "enqueued_at"),
         Index("ix_comments_site_status_priority", "site_id", "status", "priority"),
-        Index("ix_comments_article", "article_id"),
+        # An article's comments; with site, status and priority the queue's article filter
+        # (one article, or all whose title matches) counts its tabs from the index alone.
+        Index("ix_comments_article", "article_id", "site_id", "status", "priority"),
         Index("ix_comments_site_text_key", "site_id", "text_key"),
         Index("ix_comments_client_ip_received_at", "client_ip", "received_at"),
         Index("ix_comments_author_email", "site_id", "author_email"),
