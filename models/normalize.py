@@ -29,6 +29,8 @@ from functools import lru_cache
 __all__ = [
     "normalize",
     "strip_marks",
+    "fold",
+    "search_key",
     "normalize_syllable",
     "has_vietnamese_marks",
     "split_tone",
@@ -241,6 +243,33 @@ def strip_marks(text: str) -> str:
     d = unicodedata.normalize("NFD", t)
     return unicodedata.normalize(
         "NFC", "".join(c for c in d if not unicodedata.combining(c))).translate(_STRIP_TABLE)
+
+
+def fold(text: str) -> str:
+    """What a search compares: lower case, every mark removed (đ→d), whatever the input's
+    Unicode form (NFC or decomposed NFD) or tone placement (``hoà`` and ``hòa`` both fold to
+    ``hoa``). Nothing else changes: teencode (``ko``, ``dc``) and punctuation stay."""
+    return strip_marks(unicodedata.normalize("NFC", text).lower()).lower()
+
+
+_SEARCH_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+def search_key(*texts: str | None) -> str:
+    """The searchable form of texts, as stored in a search column and as a query is folded:
+    ``fold``ed, cut into words and single punctuation marks, each followed by one space,
+    the whole begun by one space (``" xang , dau "``): a query's folded form is found in it
+    by plain substring, and a whole word by ``" word "``. Several texts are kept apart by a
+    newline (no query spans two); a text whose form repeats an earlier one is left out."""
+    parts: list[str] = []
+    for text in texts:
+        if not text:
+            continue
+        tokens = _SEARCH_TOKEN.findall(fold(text))
+        part = " " + "".join(t + " " for t in tokens) if tokens else ""
+        if part and part not in parts:
+            parts.append(part)
+    return "\n".join(parts)
 
 
 _VN_MARKED = frozenset(

@@ -25,9 +25,10 @@ from flask_babel import LazyString, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import case, false, func, or_, select
+from sqlalchemy import and_, case, false, func, or_, select, true
 from sqlalchemy.orm import selectinload
 
+from models.normalize import search_key
 from service import bans, db, escalation, moderation
 from service import review_claims as claims
 from service import review_decisions as decisions
@@ -101,6 +102,21 @@ def _int_arg(name: str) -> int | None:
     return parse_id(request.args.get(name))
 
 
+def _folded_match(column, text: str):  # noqa: ANN001, ANN202
+    """`text` found in a search column (models.normalize.search_key) whatever its accents
+    and case; % and _ are plain characters. Three characters or more match anywhere (a
+    trigram index serves it on PostgreSQL); shorter, a whole word ("xe" is not in "xem"),
+    which a trigram index serves too. Without a letter or digit ("%", "?!") nothing
+    matches: no index could serve it, and it would read every comment of the sites."""
+    key = search_key(text)
+    if not key:  # only spaces: nothing to look for
+        return true()
+    if not any(c.isalnum() for c in key):
+        return false()
+    needle = key.strip()
+    return column.contains(needle if len(needle) >= 3 else key, autoescape=True)
+
+
 @dataclass
 class Filters:
     site_id: int | None = None
@@ -131,18 +147,13 @@ class Filters:
         if self.article:
             query = query.where(Comment.article_id.in_(select(Article.id).where(or_(
                 Article.external_id == self.article,
-                func.lower(Article.title).contains(self.article.lower(), autoescape=True)))))
+                _folded_match(Article.title_folded, self.article)))))
         if self.flag:
             query = query.where(Comment.flags.like(f"% {self.flag} %"))
         if self.author:
-            needle = self.author.lower()
-            query = query.where(or_(func.lower(Comment.author_email) == needle,
-                                    func.lower(Comment.author_name).contains(needle,
-                                                                             autoescape=True)))
+            query = query.where(_folded_match(Comment.author_folded, self.author))
         if self.q:
-            query = query.where(or_(
-                func.lower(Comment.body_normalized).contains(self.q.lower(), autoescape=True),
-                func.lower(Comment.body_original).contains(self.q.lower(), autoescape=True)))
+            query = query.where(_folded_match(Comment.search_folded, self.q))
         return query
 
     def args(self) -> dict[str, Any]:
@@ -176,13 +187,17 @@ def _queue_query(tab: str, filters: Filters, order: str):  # noqa: ANN202
 
 
 def _counts(filters: Filters) -> dict[str, int]:
-    query = filters.apply(_scoped(select(Comment.status, func.count()).group_by(Comment.status)))
-    by_status = dict(db.session().execute(query).all())
+    # One pass over the matching rows (a search or flag filter reads them from the table):
+    # each status's count, and the flagged ones among the pending.
+    flagged = case((and_(Comment.status == CommentStatus.pending,
+                         Comment.priority >= FLAGGED_PRIORITY), 1), else_=0)
+    query = filters.apply(_scoped(select(Comment.status, func.count(), func.sum(flagged))
+                                  .group_by(Comment.status)))
+    rows = db.session().execute(query).all()
+    by_status = {status: n for status, n, _ in rows}
     counts = {tab: sum(by_status.get(s, 0) for s in statuses)
               for tab, (_, statuses) in TABS.items()}
-    flagged = filters.apply(_scoped(select(func.count()).select_from(Comment).where(
-        Comment.status == CommentStatus.pending, Comment.priority >= FLAGGED_PRIORITY)))
-    counts["flagged"] = db.session().scalar(flagged)
+    counts["flagged"] = sum(int(n or 0) for _, _, n in rows)
     # Escalated comments wait in their own tab. Counted apart (a few rows, off
     # ix_comments_escalated) and subtracted: the counts above stay index-only scans.
     escalated = filters.apply(_scoped(select(

@@ -13,7 +13,8 @@ from tests.test_intake import BAD_INPUTS
 
 URL = "/api/v1/comments"
 # Columns that differ between two comments posted one after the other.
-_OWN = {"id", "received_at", "enqueued_at", "author_name", "text_key", "body_original"}
+_OWN = {"id", "received_at", "enqueued_at", "author_name", "text_key", "body_original",
+        "search_folded", "author_folded"}
 
 
 def _view_must_not_run(app) -> list[str]:  # noqa: ANN001
@@ -63,6 +64,8 @@ def test_the_ordinary_comment_is_answered_without_the_view(app, client, site, se
     assert {k: v for k, v in a.items() if k not in _OWN} == {
         k: v for k, v in b.items() if k not in _OWN}
     assert b["author_name"] == "Trần Văn Bình" and b["body_original"] == body["body"]
+    assert b["search_folded"] == " bai viet hay qua , ko biet khi nao dc ap dung ? "
+    assert b["author_folded"] == " tran van binh \n lan . nguyen @ example . vn "
     assert b["text_key"] and b["text_key"] != a["text_key"]
     # Queued like the first.
     assert [int(x) for x in redis_client.lrange(RECEIVED_KEY, 0, -1)] == [

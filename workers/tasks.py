@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from models.normalize import search_key
 from service import outages, webhooks
 from service.queueing import (
     QUEUE_MODERATION,
@@ -86,7 +87,8 @@ _ANALYSED = (
             analysis=bindparam("b_analysis"), flags=bindparam("b_flags"),
             priority=bindparam("b_priority"), certainty=bindparam("b_certainty"),
             model_version=bindparam("b_model_version"), analysed_at=bindparam("b_now"),
-            decided_at=bindparam("b_decided_at"), body_published=bindparam("b_published"))
+            decided_at=bindparam("b_decided_at"), body_published=bindparam("b_published"),
+            search_folded=bindparam("b_search"))
 )
 
 
@@ -102,6 +104,8 @@ def _analysed_row(comment: Comment, outcome: Outcome, now: datetime) -> dict:
         b_model_version=outcome.model_version, b_now=now,
         b_decided_at=now if outcome.status != CommentStatus.pending else None,
         b_published=published,
+        # The review queue searches the text as submitted and as the checks read it.
+        b_search=search_key(comment.body_original, outcome.normalized),
     )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models.fingerprint import text_key
+from models.normalize import search_key
 from service import db, text_rules
 from service.api.admission import ADMISSION_KEY, site_scope
 from service.api.lookups import SiteInfo
@@ -194,19 +195,22 @@ def insert_committed(engine: Engine, values: dict[str, Any]) -> int:
 # The columns comment_row() gives a value for.
 COMMENT_COLUMNS = ("site_id", "article_id", "parent_id", "author_name", "author_email",
                    "client_ip", "user_agent", "body_original", "text_key", "status",
-                   "idempotency_key", "request_fingerprint", "enqueue_count")
+                   "idempotency_key", "request_fingerprint", "enqueue_count", "search_folded",
+                   "author_folded")
 
 
 def comment_row(site_id: int, article_id: int, payload: dict[str, Any], *, key: str | None,
                 fingerprint: str | None, client_ip: str | None, user_agent: str | None
                 ) -> dict[str, Any]:
     """The INSERT's values for a validated comment (here and in the fast path)."""
+    author_name = payload["author"]["name"].strip()
+    author_email = payload["author"]["email"].strip()
     return dict(
         site_id=site_id,
         article_id=article_id,
         parent_id=payload.get("parent_id"),
-        author_name=payload["author"]["name"].strip(),
-        author_email=payload["author"]["email"].strip(),
+        author_name=author_name,
+        author_email=author_email,
         client_ip=client_ip,
         user_agent=user_agent,
         body_original=payload["body"],
@@ -215,6 +219,9 @@ def comment_row(site_id: int, article_id: int, payload: dict[str, Any], *, key: 
         idempotency_key=key,
         request_fingerprint=fingerprint,
         enqueue_count=1,
+        # The review queue's search (the worker adds the normal form once analysed).
+        search_folded=search_key(payload["body"]),
+        author_folded=search_key(author_name, author_email),
     )
 
 

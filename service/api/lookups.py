@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from models.normalize import search_key
 from service.security import hash_api_key
 from service.storage import Article, Site
 from service.storage.tables import DEFAULT_SITE_SETTINGS
@@ -164,6 +165,7 @@ class Articles:
             changes["url"] = url
         if title and title != old_title:
             changes["title"] = title
+            changes["title_folded"] = search_key(title)
         if changes:
             session.execute(update(Article).where(Article.id == article_id).values(**changes))
         return ArticleRef(key, (article_id, url or old_url, title or old_title))

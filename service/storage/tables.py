@@ -25,6 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from models.normalize import search_key
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -101,15 +103,48 @@ class Site(Base):
         return (self.settings or {}).get(name, DEFAULT_SITE_SETTINGS.get(name))
 
 
+def _folded(*sources: str):  # noqa: ANN202
+    """A column default: search_key of the row's `sources` columns, as the INSERT gives
+    them (ORM and Core inserts; the intake's raw insert gives the value itself)."""
+    def default(context) -> str:  # noqa: ANN001
+        params = context.get_current_parameters()
+        return search_key(*(params.get(source) for source in sources))
+    return default
+
+
+def trigram_index(name: str, column: str) -> Index:
+    """A pg_trgm GIN index: serves the review queue's LIKE '%…%' searches on PostgreSQL.
+    PostgreSQL only (info["dialects"], which service/migrations/env.py and the migration
+    tests read): SQLite has no trigram index and a B-tree would not serve '%…%'."""
+    return Index(name, column, postgresql_using="gin",
+                 postgresql_ops={column: "gin_trgm_ops"},
+                 info={"dialects": ("postgresql",)}).ddl_if(dialect="postgresql")
+
+
+def include_for(dialect: str):  # noqa: ANN201
+    """Alembic's include_object for a database of this dialect: an index declared for
+    other dialects only (trigram_index) is not expected there."""
+    def include(obj, name, type_, reflected, compare_to) -> bool:  # noqa: ANN001
+        if type_ == "index" and not reflected:
+            dialects = obj.info.get("dialects")
+            return dialects is None or dialect in dialects
+        return True
+    return include
+
+
 class Article(Base):
     __tablename__ = "articles"
-    __table_args__ = (UniqueConstraint("site_id", "external_id"),)
+    __table_args__ = (UniqueConstraint("site_id", "external_id"),
+                      trigram_index("ix_articles_title_folded", "title_folded"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
     external_id: Mapped[str] = mapped_column(String(200))
     url: Mapped[str | None] = mapped_column(String(2000))
     title: Mapped[str | None] = mapped_column(String(500))
+    # The title as the queue's article filter searches it (models.normalize.search_key):
+    # set on insert, and by whoever changes the title (service/api/lookups.py).
+    title_folded: Mapped[str | None] = mapped_column(Text, default=_folded("title"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     site: Mapped[Site] = relationship()
@@ -121,7 +156,9 @@ class Comment(Base):
         UniqueConstraint("site_id", "idempotency_key"),
         Index("ix_comments_status_enqueued_at", "status", "enqueued_at"),
         Index("ix_comments_site_status_priority", "site_id", "status", "priority"),
-        Index("ix_comments_article", "article_id"),
+        # An article's comments; with site, status and priority the queue's article filter
+        # (one article, or all whose title matches) counts its tabs from the index alone.
+        Index("ix_comments_article", "article_id", "site_id", "status", "priority"),
         Index("ix_comments_site_text_key", "site_id", "text_key"),
         Index("ix_comments_client_ip_received_at", "client_ip", "received_at"),
         Index("ix_comments_author_email", "site_id", "author_email"),
@@ -146,6 +183,11 @@ class Comment(Base):
         Index("ix_comments_escalated", "escalated_at", "site_id",
               postgresql_where=text("escalated_at IS NOT NULL"),
               sqlite_where=text("escalated_at IS NOT NULL")),
+        # The review queue's text and author search (accent- and case-insensitive).
+        trigram_index("ix_comments_search_folded", "search_folded"),
+        trigram_index("ix_comments_author_folded", "author_folded"),
+        # The flag filter (flags LIKE '% phone %'): its tab counts read only matching rows.
+        trigram_index("ix_comments_flags", "flags"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -188,6 +230,12 @@ class Comment(Base):
     escalated_at: Mapped[datetime | None]
     escalated_by: Mapped[str | None] = mapped_column(String(100))  # the username
     escalation_note: Mapped[str | None] = mapped_column(String(500))
+    # What the review queue's search reads (models.normalize.search_key): the text folded
+    # (lower case, no marks) as submitted, and after analysis its normal form too
+    # (workers/tasks.py); the author's name and email folded.
+    search_folded: Mapped[str | None] = mapped_column(Text, default=_folded("body_original"))
+    author_folded: Mapped[str | None] = mapped_column(
+        Text, default=_folded("author_name", "author_email"))
 
     site: Mapped[Site] = relationship()
     article: Mapped[Article] = relationship()

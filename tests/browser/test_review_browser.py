@@ -409,3 +409,25 @@ def test_escalate_with_the_key_then_a_senior_editor_rejects(page, ui, resources,
             AuditEntry.target_id == str(escalated)).order_by(AuditEntry.id))]
         assert actions == ["comment.escalate", "comment.escalation_resolve"]
     assert page.dialogs == [] and page.problems == []
+
+
+def test_search_without_accents_finds_the_accented_comment(page, ui, resources) -> None:  # noqa: ANN001, F811
+    """Typing "xang" (no accents, as on a keyboard without a Vietnamese input method) in the
+    workspace search finds "xăng" (#16 defect 6: before, nothing)."""
+    app, keys = ui
+    key = keys["a"][1]
+    fuel = post_comment(app, key, resources, "Giá XĂNG lại tăng, dân khổ quá")
+    post_comment(app, key, resources, PLAIN)
+    post_comment(app, key, resources, SPAM)
+    sign_in(page)
+    assert page.locator("ol.queue li[data-id]").count() == 3
+    page.keyboard.press("/")
+    page.keyboard.type("xang")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"q=xang"))
+    rows = page.locator("ol.queue li[data-id]")
+    assert rows.count() == 1
+    assert rows.first.get_attribute("data-id") == str(fuel)
+    assert "Giá XĂNG lại tăng" in rows.first.inner_text()
+    assert page.input_value("[data-search]") == "xang"
+    assert page.dialogs == [] and page.problems == []

@@ -1,7 +1,7 @@
 """bans: a duration (expires_at, NULL = permanent) and lifting (lifted_at, lifted_by)
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-07 23:30:00
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import service.storage.tables
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
