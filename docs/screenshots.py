@@ -89,7 +89,9 @@ def main() -> None:
     def post(name: str, body: str) -> int:
         r = client.post("/api/v1/comments", headers={"X-Api-Key": site.api_key}, json={
             "article": {"id": "tin-1", "title": "Tỉnh đẩy nhanh chuyển đổi số năm 2026"},
-            "author": {"name": name, "email": f"{len(posted)}@example.vn"}, "body": body})
+            "author": {"name": name, "email": f"{len(posted)}@example.vn"}, "body": body,
+            # Each reader from an address of their own (the IP ban below is one author's).
+            "client": {"ip": f"113.161.1.{len(posted) + 10}"}})
         posted.append(r.json["id"])
         process_comment_now(resources, r.json["id"])
         return r.json["id"]
