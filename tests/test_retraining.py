@@ -649,7 +649,7 @@ def test_history_json_and_escaping(ui, sessions) -> None:  # noqa: ANN001, F811
         assert r.status_code == 404 and r.json["error"]["code"] == "not_found", bad
     assert c.get("/admin/retrain/runs/999999").status_code == 404
     assert c.get("/admin/retrain/runs/99999999999999999999").status_code == 404
-    assert "<h1>404</h1>" in c.get("/admin/retrain/runs/999999").get_data(as_text=True)
+    assert 'data-status="404"' in c.get("/admin/retrain/runs/999999").get_data(as_text=True)
 
 
 def test_stale_run_is_shown_and_does_not_block(ui, sessions, redis_client, monkeypatch) -> None:  # noqa: ANN001, F811
