@@ -16,6 +16,7 @@ import pytest
 from benchmarks.news_dev import NEWS_DEV, read_news_dev, writing
 from models.classifier.datasets import load_many, text_key
 from models.classifier.recipe import RECIPE_PATH, load_recipe
+from tests.classifier.conftest import data_files  # noqa: F401 - a fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 LABELS = {"clean", "spam", "offensive", "hate"}
@@ -100,3 +101,53 @@ def test_retraining_never_gathers_the_development_set(  # noqa: ANN001
         data = gather(s, RetrainOptions(), load_recipe())
     assert len(data.dataset) > 500
     assert not _dev_keys() & {text_key(t) for t in data.dataset.texts}
+
+
+def test_every_training_path_drops_development_texts(  # noqa: ANN001
+        sessions, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Even when someone lists news_dev.csv in a recipe or imports its rows as training
+    examples, retraining leaves its texts out (and says so), as `vimod model train` does."""
+    from models.classifier.recipe import development_set_keys, drop_development_set
+    from service.retraining import RetrainOptions, gather
+    from service.storage import TrainingExample
+
+    rows = read_news_dev()
+    _tiny_base(tmp_path / "base")
+    monkeypatch.setenv("VIMOD_BASE_DATA", str(tmp_path / "base"))
+    raw = json.loads(RECIPE_PATH.read_text("utf-8"))
+    raw["train"].append({"in": "package", "path": "eval/news_dev.csv", "text_column": "text",
+                         "label_column": "label", "label_map": None, "weight": 1.0})
+    recipe_path = tmp_path / "recipe.json"
+    recipe_path.write_text(json.dumps(raw), "utf-8")
+    with sessions() as s:
+        s.add_all([TrainingExample(text=r["text"], label=r["label"], source="news_dev.csv")
+                   for r in rows[:20]])
+        s.commit()
+        data = gather(s, RetrainOptions(recipe=str(recipe_path)), load_recipe(recipe_path))
+    assert not _dev_keys() & {text_key(t) for t in data.dataset.texts}
+    assert data.summary["dropped"]["import_development_set"] == 20
+    assert data.summary["dropped"]["base_development_set"] == len(rows)
+    assert any("development set" in n for n in data.notes)
+
+    ds = load_many([s for s in load_recipe(recipe_path).train if "eval" in s.path])
+    assert len(ds) == len(rows) and development_set_keys() == _dev_keys()
+    assert drop_development_set(ds) == len(rows) and len(ds) == 0
+
+
+def test_model_train_leaves_development_texts_out(data_files, tmp_path: Path) -> None:  # noqa: ANN001, F811
+    """`vimod model train --data news_dev.csv` trains on none of it and records why."""
+    from click.testing import CliRunner
+
+    from models.classifier.cli import model
+
+    out = tmp_path / "m"
+    res = CliRunner().invoke(model, [
+        "train", "--data", str(data_files["a"]), "--text-column", "free_text",
+        "--label-column", "label_id", "--label-map", "0=clean,1=offensive,2=hate",
+        "--data", str(NEWS_DEV), "--text-column", "text", "--label-column", "label",
+        "--min-df", "1", "--folds", "2", "--C", "0.25", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "development set" in res.output
+    data = json.loads((out / "data.json").read_text("utf-8"))
+    assert data["development_set_dropped"] == len(read_news_dev())
+    assert data["total"] == data["files"][0]["used"]
