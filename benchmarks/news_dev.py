@@ -109,15 +109,22 @@ def evaluate(model_dir: str | None = None, path: Path = NEWS_DEV) -> dict:
     from models.classifier.registry import Registry
 
     rows = read_news_dev(path)
+    before = os.environ.get("VIMOD_MODEL_REGISTRY")
     with tempfile.TemporaryDirectory(prefix="vimod-newsdev-") as registry:
-        os.environ["VIMOD_MODEL_REGISTRY"] = registry
-        if model_dir:
-            reg = Registry(registry)
-            reg.promote(reg.register(model_dir))
-        analyses = _pipeline([r["text"] for r in rows])
-        clf = load_active()
-        biased = clf.predict([r["text"] for r in rows])
-        version = clf.version
+        os.environ["VIMOD_MODEL_REGISTRY"] = registry   # what load_active() reads
+        try:
+            if model_dir:
+                reg = Registry(registry)
+                reg.promote(reg.register(model_dir))
+            analyses = _pipeline([r["text"] for r in rows])
+            clf = load_active()
+            biased = clf.predict([r["text"] for r in rows])
+            version = clf.version
+        finally:
+            if before is None:
+                os.environ.pop("VIMOD_MODEL_REGISTRY", None)
+            else:
+                os.environ["VIMOD_MODEL_REGISTRY"] = before
     gold = [r["label"] for r in rows]
     pred = [a["phases"]["classifier"]["label"] for a in analyses]
     four = _report(gold, pred, LABELS)

@@ -151,3 +151,28 @@ def test_model_train_leaves_development_texts_out(data_files, tmp_path: Path) ->
     data = json.loads((out / "data.json").read_text("utf-8"))
     assert data["development_set_dropped"] == len(read_news_dev())
     assert data["total"] == data["files"][0]["used"]
+
+
+def test_benchmark_reports_every_figure(tmp_path: Path) -> None:
+    """benchmarks/news_dev.py on a few of the comments: the pipeline runs, and the report has
+    the 4- and 3-class figures, the confusion matrix and the clean-flagged split."""
+    from benchmarks.news_dev import evaluate, format_results
+
+    rows = read_news_dev()
+    picked = [next(r for r in rows if r["label"] == lab and writing(r) == kind)
+              for lab in ("spam", "offensive", "hate") for kind in ("accented", "unaccented")]
+    picked += [r for r in rows if r["label"] == "clean"][:6]
+    picked += [r for r in rows if writing(r) == "en_mixed"][:2]
+    path = tmp_path / "few.csv"
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, ["text", "label", "note"])
+        w.writeheader()
+        w.writerows(picked)
+    res = evaluate(path=path)
+    assert res["model"] == "default" and res["n"] == len(picked) == 14
+    assert res["four_class"]["labels"] == ["clean", "spam", "offensive", "hate"]
+    assert sum(map(sum, res["four_class"]["confusion"])) == 14
+    assert res["three_class"]["labels"] == ["clean", "spam", "abuse"]
+    assert set(res["clean_flagged"]) >= {"all", "en_mixed"}
+    text = format_results(res)
+    assert "4-class macro-F1" in text and "3-class" in text and "confusion" in text
