@@ -20,7 +20,9 @@ comments — with empty per-token caches ("cold"), after a warm-up on the train
 comments ("unseen": the headline figure, a worker that has been running), and
 the same comments again ("repeat") — model load time, and
 the process RSS with the model loaded (and with the diacritics model as well,
-which a worker also holds).
+which a worker also holds). Last, the shipped model on vimod's own news-comment
+development set (``benchmarks/news_dev.py``: 4-class and 3-class figures, confusion
+matrix, clean comments flagged), beside its figures on the public dev files.
 """
 
 from __future__ import annotations
@@ -138,7 +140,8 @@ def _speed(data_dir: str, workdir: str) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default=os.path.join(ROOT, "..", "shared", "data", "comments"))
-    ap.add_argument("--only", choices=[t[0] for t in TARGETS] + ["speed"], action="append")
+    ap.add_argument("--only", choices=[t[0] for t in TARGETS] + ["speed", "news_dev"],
+                    action="append")
     ap.add_argument("--json", dest="json_out", help="also write the results as JSON")
     ap.add_argument("--strict", action="store_true",
                     help="hold dev texts that also occur in the train file out of training "
@@ -152,6 +155,11 @@ def main() -> None:
             results[t[0]] = _train_eval(args.data, t, work, args.strict)
         if not args.only or "speed" in args.only:
             results["speed"] = _speed(args.data, work)
+        if not args.only or "news_dev" in args.only:
+            # The shipped model on vimod's own news-comment development set (news_dev.py).
+            from benchmarks.news_dev import evaluate, public_dev
+            results["news_dev"] = evaluate()
+            results["news_dev"]["public"] = public_dev(args.data)
 
     print()
     print(f"{'dataset (dev split)':<22}{'metric':<22}{'ours':>8}{'target':>8}  "
@@ -184,6 +192,10 @@ def main() -> None:
             v = s["rss_with_diacritics_mb"]
             print(f"{'memory':<22}{'RSS MB (+diacritics)':<22}{v:>8.0f}{600:>8d}  "
                   f"{'yes' if v <= 600 else 'no':<4}")
+    if "news_dev" in results:
+        from benchmarks.news_dev import format_results
+        print()
+        print(format_results(results["news_dev"]))
     if args.json_out:
         with open(args.json_out, "w", encoding="utf-8") as fh:
             json.dump(results, fh, ensure_ascii=False, indent=2)

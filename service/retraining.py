@@ -51,7 +51,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models.classifier.datasets import Dataset, load_file, load_many, text_key
 from models.classifier.metrics import evaluate_labels
-from models.classifier.recipe import Recipe, load_recipe
+from models.classifier.recipe import Recipe, development_set_keys, load_recipe
 from service.storage import TrainingRun
 from service.storage.tables import utcnow
 
@@ -213,6 +213,9 @@ def gather(session: Session, options: RetrainOptions, recipe: Recipe,
     evals = [(os.path.basename(spec.path), load_many([spec], dedupe=False))
              for spec in recipe.eval]
     eval_keys = {text_key(t) for _, ev in evals for t in ev.texts}
+    # The project's development set (models/classifier/eval/news_dev.csv) is never trained
+    # on, whatever the source: a decision, an imported row or a base file.
+    dev_keys = development_set_keys()
 
     ds = Dataset()
     seen = set(held)            # held-out texts are never trained on, in any form
@@ -223,6 +226,9 @@ def gather(session: Session, options: RetrainOptions, recipe: Recipe,
     for kind, rows in (("decision", reversed(train_decisions)), ("import", reversed(imports))):
         for e in rows:
             key = text_key(e.text)
+            if key in dev_keys:
+                dropped[kind + "_development_set"] += 1
+                continue
             if key in seen:
                 dropped[kind + ("_held_out" if key in held else "_duplicate")] += 1
                 continue
@@ -252,7 +258,9 @@ def gather(session: Session, options: RetrainOptions, recipe: Recipe,
         dup = held_out = 0
         for t, y in zip(texts, labels, strict=True):
             key = text_key(t)
-            if key in eval_keys or key in held:
+            if key in dev_keys:
+                dropped["base_development_set"] += 1
+            elif key in eval_keys or key in held:
                 held_out += 1
             elif key in seen:          # a decision, an import or an earlier file has it
                 dup += 1
@@ -283,6 +291,9 @@ def gather(session: Session, options: RetrainOptions, recipe: Recipe,
                      f"decisions, imports and {present} only")
     if options.max_base_rows is not None:
         notes.append(f"base rows capped at {options.max_base_rows}")
+    if n_dev := sum(n for k, n in dropped.items() if k.endswith("_development_set")):
+        notes.append(f"{n_dev} examples left out: their text is in the development set "
+                     "news_dev.csv (measured on, never trained on)")
     if dropped["decision_in_eval_file"]:
         notes.append(f"{dropped['decision_in_eval_file']} trained decisions also occur in a "
                      "base evaluation file (its figures are optimistic)")

@@ -25,6 +25,7 @@ import click
 from models.classifier.datasets import DataSpec, load_many, parse_label_map, text_key
 from models.classifier.metrics import evaluate_labels, format_report
 from models.classifier.model import Classifier
+from models.classifier.recipe import DEVELOPMENT_SET, drop_development_set
 from models.classifier.registry import DEFAULT_VERSION, Registry, load_active
 
 __all__ = ["model", "classify", "parse_data_args", "resolve_model"]
@@ -178,6 +179,11 @@ def train_cmd(ctx: click.Context, out: str, do_register: bool, do_promote: bool,
         ds = load_many(groups["--data"], dedupe=not no_dedupe, exclude=held_out)
     except ValueError as e:
         raise click.UsageError(str(e)) from None
+    # The project's development set (eval/news_dev.csv) is measured on, never trained on.
+    dev_dropped = drop_development_set(ds)
+    if dev_dropped:
+        _err(f"{dev_dropped} rows left out: their text is in the development set "
+             f"{DEVELOPMENT_SET.name} (never trained on)")
     for s in ds.summary:
         held = (f", {s['excluded_held_out']} also in --eval-data"
                 if s.get("excluded_held_out") else "")
@@ -191,7 +197,8 @@ def train_cmd(ctx: click.Context, out: str, do_register: bool, do_promote: bool,
         _err(f"[{time.time() - t0:6.1f}s] {Path(spec.path).name}: macro-F1 {rep['macro_f1']:.4f}")
     data_summary = {"files": ds.summary, "total": len(ds), "labels": ds.label_counts(),
                     "dedupe": not no_dedupe,
-                    "eval_files_held_out": bool(evals) and not keep_eval_overlap}
+                    "eval_files_held_out": bool(evals) and not keep_eval_overlap,
+                    "development_set_dropped": dev_dropped}
     clf.meta["command"] = "vimod model train " + " ".join(sys.argv[sys.argv.index("train") + 1:]
                                                           if "train" in sys.argv else [])
     clf.save(out, metrics=metrics, data_summary=data_summary)

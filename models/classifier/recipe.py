@@ -10,17 +10,44 @@ listed in :attr:`Recipe.missing`, not an error: retraining then runs on what is 
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
-from models.classifier.datasets import DataSpec
+from models.classifier.datasets import Dataset, DataSpec, text_key
 
-__all__ = ["RECIPE_PATH", "Recipe", "base_data_dir", "load_recipe"]
+__all__ = ["DEVELOPMENT_SET", "RECIPE_PATH", "Recipe", "base_data_dir",
+           "development_set_keys", "drop_development_set", "load_recipe"]
 
 RECIPE_PATH = Path(__file__).with_name("base_recipe.json")
 _PACKAGE_DIR = Path(__file__).resolve().parent
+# vimod's own news-comment development set (eval/README.md): measured on, never trained on.
+DEVELOPMENT_SET = _PACKAGE_DIR / "eval" / "news_dev.csv"
+
+
+@lru_cache(maxsize=1)
+def development_set_keys() -> frozenset[str]:
+    """The development set's texts (``text_key`` form): every training path drops them."""
+    if not DEVELOPMENT_SET.is_file():
+        return frozenset()
+    with open(DEVELOPMENT_SET, encoding="utf-8", newline="") as fh:
+        return frozenset(text_key(r["text"]) for r in csv.DictReader(fh) if r.get("text"))
+
+
+def drop_development_set(ds: Dataset) -> int:
+    """Removes the development set's texts from ``ds`` in place; returns how many."""
+    dev = development_set_keys()
+    keep = [i for i, t in enumerate(ds.texts) if text_key(t) not in dev]
+    dropped = len(ds.texts) - len(keep)
+    if dropped:
+        ds.texts = [ds.texts[i] for i in keep]
+        ds.labels = [ds.labels[i] for i in keep]
+        ds.weights = [ds.weights[i] for i in keep]
+        ds.sources = [ds.sources[i] for i in keep]
+    return dropped
 
 
 def base_data_dir() -> Path:
