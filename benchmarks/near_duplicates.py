@@ -22,7 +22,8 @@ generic-text rule; the exact-repeat part needs the database and is not measured 
 over the stream in batches of 128 against a Redis of its own, once with the code of this
 checkout ("after") and once with the phase as it was at --before ("before", read with
 `git show`). Reports, for each: the share of clean rows, of generic phrases and of the expected
-seeding comments flagged near_duplicate.
+seeding comments flagged near_duplicate, and the comments/s of the phase's Redis part (one
+process, Redis on the same machine).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import random
 import subprocess
 import sys
 import tempfile
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
@@ -184,10 +186,13 @@ def main() -> None:
             events = stream(clean_rows(path), args.articles, random.Random(args.seed))
             print(f"{path.name}: clean rows + the seeding set")
             for label, rev in (("before", args.before), ("after", None)):
-                got = measure(load_phase(rev), events, client, args.show)
+                phase = load_phase(rev)
+                started = time.perf_counter()
+                got = measure(phase, events, client, args.show)
+                rate = len(events) / (time.perf_counter() - started)
                 print(f"  {label:6} flagged near_duplicate: " + "   ".join(
                     f"{kind} {n}/{total} = {100 * n / total:.2f} %"
-                    for kind, (n, total) in got.items()))
+                    for kind, (n, total) in got.items()) + f"   ({rate:,.0f} comments/s)")
         client.close()
     finally:
         server.stop()
