@@ -120,6 +120,29 @@ def test_same_text_again_from_same_author(client, site, sessions, resources) -> 
     assert again.analysis["phases"]["repeats"]["repeat_of"] == [first.id]
 
 
+def test_generic_text_from_one_ip_is_a_repeat_only_by_the_same_author(client, site, sessions,  # noqa: ANN001
+                                                                       resources) -> None:
+    """Behind one address (an office, a mobile carrier's NAT) two readers may both write
+    "Cảm ơn tác giả": not a repeat; the same author again is. Text with content of its own
+    from one address is a repeat whoever signs it."""
+    _, key = site
+    ip = {"client.ip": "113.185.40.7"}
+    first = analysed(resources, sessions, submit(
+        client, key, "Cảm ơn tác giả nhiều", **{"author.email": "mot@example.vn"}, **ip))
+    other = analysed(resources, sessions, submit(
+        client, key, "cảm ơn tác giả nhiều!", **{"author.email": "hai@example.vn"}, **ip))
+    assert "repeat" not in other.analysis["flags"]
+    again = analysed(resources, sessions, submit(
+        client, key, "Cảm ơn tác giả nhiều", **{"author.email": "mot@example.vn"}, **ip))
+    assert again.analysis["phases"]["repeats"]["repeat_of"] == [first.id]
+    text = "Đề nghị phường sớm sửa đèn đường hẻm 42 Lê Lợi"
+    analysed(resources, sessions, submit(client, key, text, **{"author.email": "ba@example.vn"},
+                                         **ip))
+    sock = analysed(resources, sessions, submit(client, key, text,
+                                                **{"author.email": "bon@example.vn"}, **ip))
+    assert "repeat" in sock.analysis["flags"]
+
+
 def test_near_duplicates_across_authors(client, site, sessions, resources) -> None:  # noqa: ANN001
     _, key = site
     text = ("Đề nghị tỉnh xem xét lại dự án khu đô thị mới vì ảnh hưởng đến đất nông nghiệp "

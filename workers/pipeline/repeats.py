@@ -1,6 +1,7 @@
 """Phase (batched): repeats and floods.
 
-- the same text (see models.fingerprint) again from one author or IP within a window;
+- the same text (see models.fingerprint) again from one author or IP within a window (from
+  one author only, when the text has little content);
 - near-duplicates from *different* authors (MinHash over word shingles, LSH bands in
   Redis): coordinated posting -- unless the text is generic (see `generic_reason`): praise,
   thanks or agreement with little content of its own, or a short phrase already seen on many
@@ -95,12 +96,15 @@ def _exact_repeats(ctxs: list[CommentContext], results: list[PhaseResult]) -> No
     for row in rows:
         by_key[(row.site_id, row.text_key)].append(row)
     for ctx, result in keyed:
+        # Generic wording ("Cảm ơn tác giả") from one address is many readers behind one
+        # NAT (offices, mobile carriers) as often as one reader: only the author counts.
+        by_ip = ctx.client_ip is not None and content_words(ctx.body) >= MIN_CONTENT_WORDS
         same = [
             row for row in by_key[(ctx.site_id, ctx.text_key)]
             if row.id != ctx.comment_id
             and row.received_at > ctx.received_at - REPEAT_WINDOW
             and (row.author_email == ctx.author_email
-                 or (ctx.client_ip is not None and row.client_ip == ctx.client_ip))
+                 or (by_ip and row.client_ip == ctx.client_ip))
         ]
         if same:
             result.flags.append("repeat")
