@@ -433,6 +433,7 @@ def _card_context(comment: Comment, view: QueueView, entered: dict[str, str] | N
         takeovers=claims.takeovers(comment.id),
         history_counts=history_counts,
         duplicates=_duplicates(comment, analysis),
+        generic=_generic(analysis),
         article_pending=db.session().scalar(select(func.count()).select_from(Comment).where(
             Comment.article_id == comment.article_id,
             Comment.status == CommentStatus.pending)),
@@ -446,6 +447,18 @@ def _card_context(comment: Comment, view: QueueView, entered: dict[str, str] | N
 
 
 MAX_DUPLICATES = 20
+
+
+def _generic(analysis: dict[str, Any]) -> dict[str, Any] | None:
+    """When the repeats phase found near-duplicates of a generic text (workers/pipeline/
+    repeats.py generic_reason): why, how many, and whether they crowded this article."""
+    repeats = (analysis.get("phases") or {}).get("repeats") or {}
+    reason = repeats.get("generic_text")
+    if reason not in ("little_content", "common_phrase"):
+        return None
+    matches = repeats.get("generic_matches")
+    return {"reason": reason, "matches": matches if isinstance(matches, int) else 0,
+            "crowded": "near_duplicate" in (analysis.get("flags") or [])}
 
 
 def _duplicates(comment: Comment, analysis: dict[str, Any]) -> list[Comment]:

@@ -120,6 +120,29 @@ def test_same_text_again_from_same_author(client, site, sessions, resources) -> 
     assert again.analysis["phases"]["repeats"]["repeat_of"] == [first.id]
 
 
+def test_generic_text_from_one_ip_is_a_repeat_only_by_the_same_author(client, site, sessions,  # noqa: ANN001
+                                                                       resources) -> None:
+    """Behind one address (an office, a mobile carrier's NAT) two readers may both write
+    "Cảm ơn tác giả": not a repeat; the same author again is. Text with content of its own
+    from one address is a repeat whoever signs it."""
+    _, key = site
+    ip = {"client.ip": "113.185.40.7"}
+    first = analysed(resources, sessions, submit(
+        client, key, "Cảm ơn tác giả nhiều", **{"author.email": "mot@example.vn"}, **ip))
+    other = analysed(resources, sessions, submit(
+        client, key, "cảm ơn tác giả nhiều!", **{"author.email": "hai@example.vn"}, **ip))
+    assert "repeat" not in other.analysis["flags"]
+    again = analysed(resources, sessions, submit(
+        client, key, "Cảm ơn tác giả nhiều", **{"author.email": "mot@example.vn"}, **ip))
+    assert again.analysis["phases"]["repeats"]["repeat_of"] == [first.id]
+    text = "Đề nghị phường sớm sửa đèn đường hẻm 42 Lê Lợi"
+    analysed(resources, sessions, submit(client, key, text, **{"author.email": "ba@example.vn"},
+                                         **ip))
+    sock = analysed(resources, sessions, submit(client, key, text,
+                                                **{"author.email": "bon@example.vn"}, **ip))
+    assert "repeat" in sock.analysis["flags"]
+
+
 def test_near_duplicates_across_authors(client, site, sessions, resources) -> None:  # noqa: ANN001
     _, key = site
     text = ("Đề nghị tỉnh xem xét lại dự án khu đô thị mới vì ảnh hưởng đến đất nông nghiệp "
@@ -158,6 +181,89 @@ def test_a_flood_keeps_the_near_duplicate_index_small(client, site, sessions, re
     with sessions() as s:
         last = s.get(Comment, ids[-1])
     assert len(last.analysis["phases"]["repeats"]["near_duplicates"]) == MAX_CANDIDATES
+
+
+def _by(i: int, article: int) -> dict[str, str]:
+    """Payload changes: author i (own address and IP) commenting on article `article`."""
+    return {"author.email": f"doc.gia{i}@example.vn", "author.name": f"Độc giả {i}",
+            "client.ip": f"14.161.0.{i + 1}", "article.id": f"tin-{article}",
+            "article.url": f"https://baothu.vn/thoi-su/tin-{article}.html"}
+
+
+def _repeats(c: Comment) -> dict:
+    return c.analysis["phases"]["repeats"]
+
+
+def test_generic_praise_from_many_readers_is_not_seeding(client, site, sessions, resources) -> None:  # noqa: ANN001
+    """Praise, thanks and agreement (fewer than MIN_CONTENT_WORDS content words) link no one,
+    even as near-duplicates of each other (before, every one after the first was flagged)."""
+    _, key = site
+    variants = ["Bài viết rất hay, cảm ơn tác giả", "Bài viết rất hay, cảm ơn tác giả nhiều",
+                "bai viet rat hay cam on tac gia", "Bài viết rất hay. Cảm ơn tác giả ạ!",
+                "Bài viết rất hay cảm ơn tác giả nhé", "Bài viết rất hay, cảm ơn tác giả!!!"]
+    found = [analysed(resources, sessions, submit(client, key, text, **_by(i, i)))
+             for i, text in enumerate(variants)]
+    assert ["near_duplicate" in c.analysis["flags"] for c in found] == [False] * 6
+    # They were found, and recognised as generic.
+    assert _repeats(found[-1])["generic_text"] == "little_content"
+    assert _repeats(found[-1])["generic_matches"] == 5
+
+
+def test_a_phrase_seen_on_many_articles_becomes_generic(client, site, sessions, resources) -> None:  # noqa: ANN001
+    """A short phrase with content of its own counts as seeding until its near-duplicates in
+    the window span GENERIC_ARTICLES articles from GENERIC_AUTHORS authors (5 and 5)."""
+    from workers.pipeline.repeats import GENERIC_ARTICLES, GENERIC_AUTHORS
+
+    assert (GENERIC_ARTICLES, GENERIC_AUTHORS) == (5, 5)
+    _, key = site
+    wish = "Chúc mừng năm mới, chúc toàn thể ban biên tập an khang thịnh vượng"
+    found = [analysed(resources, sessions, submit(client, key, wish + tail, **_by(i, i)))
+             for i, tail in enumerate(["", "!", " ạ", " nhé", "!!", " 2026"])]
+    assert ["near_duplicate" in c.analysis["flags"] for c in found] == [
+        False, True, True, True, False, False]
+    assert _repeats(found[4])["generic_text"] == "common_phrase"
+    assert "near_duplicates" not in _repeats(found[4])
+
+
+def test_generic_text_crowding_one_article_is_still_seeding(client, site, sessions,  # noqa: ANN001
+                                                             resources) -> None:
+    """Generic or not, four accounts posting it on one article within minutes are flagged."""
+    _, key = site
+    text = "Đồng ý với bạn, bài viết rất hay và đúng"
+    found = [analysed(resources, sessions, submit(client, key, text + "!" * i, **_by(i, 1)))
+             for i in range(4)]
+    assert ["near_duplicate" in c.analysis["flags"] for c in found] == [False, False, False, True]
+    assert set(_repeats(found[3])["near_duplicates"]) == {c.id for c in found[:3]}
+
+
+def test_loan_ad_seeding_is_still_flagged(client, site, sessions, resources) -> None:  # noqa: ANN001
+    """A short ad with a phone number is never generic, however widely it was spread: after
+    it went out on five articles, four accounts posting it on one article are all flagged."""
+    _, key = site
+    ad = "Vay tiền nhanh lãi suất thấp, giải ngân trong ngày, liên hệ zalo 0912 345 678"
+    for i in range(5):
+        analysed(resources, sessions, submit(client, key, ad, **_by(i, 100 + i)))
+    found = [analysed(resources, sessions, submit(client, key, ad + " ." * i, **_by(10 + i, 1)))
+             for i in range(4)]
+    assert all("near_duplicate" in c.analysis["flags"] for c in found)
+    assert all("generic_text" not in _repeats(c) for c in found)
+    assert {c.id for c in found[:3]} <= set(_repeats(found[3])["near_duplicates"])
+
+
+def test_long_identical_text_from_several_accounts_is_flagged(client, site, sessions,  # noqa: ANN001
+                                                               resources) -> None:
+    """Long texts are never generic: three accounts posting the same one are linked, even on
+    different articles and after it went round six articles."""
+    _, key = site
+    text = ("Tôi là người dân phường An Hòa, con đường này đã hỏng hơn hai năm nay, mùa mưa "
+            "ngập đến đầu gối, đề nghị thành phố sớm sửa chữa và công khai tiến độ cho bà con")
+    found = [analysed(resources, sessions, submit(client, key, text, **_by(i, i)))
+             for i in range(3)]
+    assert ["near_duplicate" in c.analysis["flags"] for c in found] == [False, True, True]
+    more = [analysed(resources, sessions, submit(client, key, text, **_by(i, i)))
+            for i in range(3, 7)]
+    assert all("near_duplicate" in c.analysis["flags"] for c in more)
+    assert "generic_text" not in _repeats(more[-1])
 
 
 def test_burst_from_one_ip(client, site, sessions, resources) -> None:  # noqa: ANN001

@@ -96,6 +96,31 @@ def test_card_lists_duplicates_from_other_authors(ui, resources) -> None:  # noq
     assert "<script>alert(1)" not in xss_card and "<img src=x" not in xss_card
 
 
+def test_card_says_generic_praise_is_not_coordinated(ui, resources) -> None:  # noqa: ANN001, F811
+    """Near-duplicates of generic praise from readers of other articles: no flag, and the
+    card says why; crowding one article within minutes is still flagged, and said so."""
+    app, keys = ui
+    key = keys["a"][1]
+    praise = "Bài viết rất hay, cảm ơn tác giả"
+    ids = [post(app, key, resources, praise + tail,
+                **{"author.email": f"dg{i}@example.vn", "article.id": f"bai-{i}"})
+           for i, tail in enumerate(["", " nhé", " ạ"])]
+    c = app.test_client()
+    login(c, "bientap_a")
+    html = c.get(f"/review/{ids[2]}").get_data(as_text=True)
+    section = html[html.index('class="duplicates"'):html.index('class="history"')]
+    assert ("Câu chung chung, ít nội dung riêng (2 bình luận giống của người khác): không "
+            "tính là đăng có phối hợp.") in section
+    assert "data-generic-text" not in c.get(f"/review/{ids[0]}").get_data(as_text=True)
+    crowd = [post(app, key, resources, praise + "!" * i,
+                  **{"author.email": f"cr{i}@example.vn", "article.id": "bai-nong"})
+             for i in range(4)]
+    html = c.get(f"/review/{crowd[3]}").get_data(as_text=True)
+    assert "nhiều người đăng vào bài này trong vài phút: tính là đăng có phối hợp" in html
+    assert 'data-flag="near_duplicate"' in html
+    assert 'data-flag="near_duplicate"' not in c.get(f"/review/{ids[2]}").get_data(as_text=True)
+
+
 def test_arrivals_returns_new_rows_and_counts(ui, resources) -> None:  # noqa: ANN001, F811
     app, keys = ui
     before = post(app, keys["a"][1], resources, "Bình luận đã có trước khi mở trang")

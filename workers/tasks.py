@@ -136,7 +136,7 @@ def process_comments_now(
                 comment_id=c.id, site_id=c.site_id, body=c.body_original,
                 author_name=c.author_name, author_email=c.author_email, client_ip=c.client_ip,
                 site_settings=dict(c.site.settings or {}), received_at=c.received_at,
-                text_key=c.text_key, resources=resources,
+                text_key=c.text_key, resources=resources, article_id=c.article_id,
             )
             for c in todo
         ]

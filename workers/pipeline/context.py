@@ -22,6 +22,7 @@ class CommentContext:
     received_at: datetime | None = None
     text_key: str | None = None
     resources: Resources | None = None
+    article_id: int | None = None
 
 
 @dataclass

@@ -1,8 +1,12 @@
 """Phase (batched): repeats and floods.
 
-- the same text (see models.fingerprint) again from one author or IP within a window;
+- the same text (see models.fingerprint) again from one author or IP within a window (from
+  one author only, when the text has little content);
 - near-duplicates from *different* authors (MinHash over word shingles, LSH bands in
-  Redis): coordinated posting;
+  Redis): coordinated posting -- unless the text is generic (see `generic_reason`): praise,
+  thanks or agreement with little content of its own, or a short phrase already seen on many
+  articles from many authors. Those link people only when they crowd one article within
+  minutes;
 - a burst of comments from one IP.
 
 The whole batch costs one database query and one Redis round trip (a Lua script per
@@ -16,11 +20,13 @@ import hashlib
 import math
 from collections import defaultdict
 from datetime import timedelta
+from typing import NamedTuple
 
 import numpy as np
 from sqlalchemy import select
 
-from models.fingerprint import comparable
+from models.contacts import find_contacts
+from models.fingerprint import comparable, content_words
 from service.storage import Comment
 from workers.pipeline.context import CommentContext, PhaseResult
 
@@ -33,6 +39,20 @@ BANDS, ROWS = 16, 4
 NEAR_DUP_JACCARD = 0.6
 NEAR_DUP_WINDOW_SECONDS = 24 * 3600
 MAX_CANDIDATES = 20
+# Generic texts (README, "Repeats and near-duplicates"): fewer than MIN_CONTENT_WORDS words
+# outside models.fingerprint.FILLER_WORDS; or at most GENERIC_MAX_WORDS words, no contact,
+# and near-duplicates in the window on at least GENERIC_ARTICLES articles (this one
+# included) from at least GENERIC_AUTHORS authors. The evidence is what the LSH lookup
+# already returns (at most MAX_CANDIDATES recent matches kept NEAR_DUP_WINDOW_SECONDS):
+# no other Redis keys.
+MIN_CONTENT_WORDS = 3
+GENERIC_MAX_WORDS = 15
+GENERIC_ARTICLES = 5
+GENERIC_AUTHORS = 5
+# A generic text still counts as seeding when at least CROWD_OTHERS other authors posted it
+# on the same article within CROWD_SECONDS.
+CROWD_OTHERS = 3
+CROWD_SECONDS = 600
 
 # Universal hashing mod a 31-bit prime keeps a*x + b inside uint64: fast, exact numpy.
 _PRIME = (1 << 31) - 1
@@ -76,12 +96,15 @@ def _exact_repeats(ctxs: list[CommentContext], results: list[PhaseResult]) -> No
     for row in rows:
         by_key[(row.site_id, row.text_key)].append(row)
     for ctx, result in keyed:
+        # Generic wording ("Cảm ơn tác giả") from one address is many readers behind one
+        # NAT (offices, mobile carriers) as often as one reader: only the author counts.
+        by_ip = ctx.client_ip is not None and content_words(ctx.body) >= MIN_CONTENT_WORDS
         same = [
             row for row in by_key[(ctx.site_id, ctx.text_key)]
             if row.id != ctx.comment_id
             and row.received_at > ctx.received_at - REPEAT_WINDOW
             and (row.author_email == ctx.author_email
-                 or (ctx.client_ip is not None and row.client_ip == ctx.client_ip))
+                 or (by_ip and row.client_ip == ctx.client_ip))
         ]
         if same:
             result.flags.append("repeat")
@@ -96,7 +119,7 @@ _SAME_VALUES = math.ceil(NEAR_DUP_JACCARD * BANDS * ROWS - 1e-9)
 # One round trip per comment instead of ~50 commands: record the comment in its LSH bands
 # and its IP's burst window; compare it there with the recent candidates of other authors
 # (8-byte signature values), so only the near-duplicates' ids come back, not 20 signatures.
-# Answers {burst count or -1, near-duplicate ids...}.
+# Answers {burst count or -1, then id, author, article, time of each near-duplicate...}.
 # (It reads vimod:mh:<id> keys it was not given: fine on one Redis, not on a cluster.)
 _LUA = """
 local id, ts = ARGV[1], tonumber(ARGV[2])
@@ -110,7 +133,7 @@ if KEYS[2] ~= '' then
 end
 local sig, author, need = ARGV[3], ARGV[4], tonumber(ARGV[8])
 if sig == '' then return out end
-redis.call('HSET', KEYS[1], 'sig', sig, 'author', author)
+redis.call('HSET', KEYS[1], 'sig', sig, 'author', author, 'article', ARGV[9], 'ts', ARGV[2])
 redis.call('EXPIRE', KEYS[1], window)
 -- The signatures' values as numbers (each < 2^31, exact in a Lua number), unpacked in C.
 local fmt = '<' .. string.rep('L', #sig / 8)
@@ -125,7 +148,7 @@ for i = 3, #KEYS do
     if cid ~= id and not seen[cid] and n < maxc then
       seen[cid] = true
       n = n + 1
-      local other = redis.call('HMGET', 'vimod:mh:' .. cid, 'sig', 'author')
+      local other = redis.call('HMGET', 'vimod:mh:' .. cid, 'sig', 'author', 'article', 'ts')
       if other[1] and other[2] ~= author and #other[1] == #sig then
         local same = 0
         if other[1] == sig then
@@ -136,7 +159,12 @@ for i = 3, #KEYS do
             if theirs[k] == mine[k] then same = same + 1 end
           end
         end
-        if same >= need then table.insert(out, cid) end
+        if same >= need then
+          table.insert(out, cid)
+          table.insert(out, other[2])
+          table.insert(out, other[3] or '')
+          table.insert(out, other[4] or '')
+        end
       end
     end
   end
@@ -170,6 +198,7 @@ def _redis_checks(ctxs: list[CommentContext], texts: list[str],
             ctx.comment_id, ctx.received_at.timestamp(),
             sig.tobytes() if sig is not None else b"", ctx.author_email.lower(),
             NEAR_DUP_WINDOW_SECONDS, MAX_CANDIDATES, BURST_WINDOW_SECONDS, _SAME_VALUES,
+            ctx.article_id if ctx.article_id is not None else "",
         ], client=pipe)
         planned.append(i)
     for i, reply in zip(planned, pipe.execute(), strict=True):
@@ -178,10 +207,51 @@ def _redis_checks(ctxs: list[CommentContext], texts: list[str],
             results[i].data["ip_comments_last_minute"] = burst
             if burst > BURST_LIMIT:
                 results[i].flags.append("burst")
-        similar = [int(cid) for cid in reply[1:]]
-        if similar:
-            results[i].flags.append("near_duplicate")
-            results[i].data["near_duplicates"] = sorted(similar)
+        matches = [_Match(int(reply[k]), _str(reply[k + 1]), _str(reply[k + 2]),
+                          float(reply[k + 3] or 0)) for k in range(1, len(reply), 4)]
+        if not matches:
+            continue
+        ctx, data = ctxs[i], results[i].data
+        reason = generic_reason(texts[i], ctx, matches)
+        if reason is not None:
+            # Generic: only a crowd of other authors on this article within minutes counts.
+            data["generic_text"] = reason
+            data["generic_matches"] = len(matches)
+            mine = "" if ctx.article_id is None else str(ctx.article_id)
+            ts = ctx.received_at.timestamp()
+            matches = [m for m in matches if m.article == mine != ""
+                       and abs(ts - m.ts) <= CROWD_SECONDS]
+            if len({m.author for m in matches}) < CROWD_OTHERS:
+                continue
+        results[i].flags.append("near_duplicate")
+        data["near_duplicates"] = sorted(m.id for m in matches)
+
+
+class _Match(NamedTuple):
+    """A near-duplicate from another author: its comment id, author, article, time."""
+    id: int
+    author: str
+    article: str
+    ts: float
+
+
+def _str(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def generic_reason(text: str, ctx: CommentContext, matches: list[_Match]) -> str | None:
+    """Why near-duplicates of `text` are not evidence of coordination ("little_content",
+    "common_phrase"), or None. Long texts and texts with a contact are never generic."""
+    words = comparable(text).split()
+    if len(words) > GENERIC_MAX_WORDS or find_contacts(text):
+        return None
+    if content_words(text) < MIN_CONTENT_WORDS:
+        return "little_content"
+    articles = {m.article for m in matches} | {str(ctx.article_id)}
+    authors = {m.author for m in matches} | {ctx.author_email.lower()}
+    if len(articles) >= GENERIC_ARTICLES and len(authors) >= GENERIC_AUTHORS:
+        return "common_phrase"
+    return None
 
 
 def run(ctxs: list[CommentContext], texts: list[str]) -> list[PhaseResult]:
