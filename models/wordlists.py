@@ -231,8 +231,14 @@ class WordMatcher:
         read = canonical_phrase(reading.text[m.start:m.end])
         typed = canonical_phrase(m.text)
         profane = self._profane.get(strip_marks(typed), set())
-        if read in profane:
-            return False
+        read_w, typed_w = read.split(), typed.split()
+        changed = [i for i, (r, t) in enumerate(zip(read_w, typed_w, strict=False)) if r != t]
+        for p in profane:
+            p_w = p.split()
+            if changed and len(p_w) == len(read_w) and all(read_w[i] == p_w[i] for i in changed):
+                # Every word the restorer gave marks to has the profane phrase's marks (the
+                # others left as typed): "vai lon" read "vãi lon" is "vãi lồn".
+                return False
         if read == typed:
             # Read as typed: innocent when the profane word is a marked one ("lon" a can,
             # "lồn"), not when the letters as typed are the insult ("ngu", "cu").

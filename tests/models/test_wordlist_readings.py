@@ -54,6 +54,7 @@ def test_innocent_in_the_likely_reading(text: str) -> None:
     ("cai lon gi vay", [("cai lon", SUSPECT)]),  # withheld "cái lồn"
     ("deo biet gi ca", [("deo", SUSPECT)]),  # withheld "đéo"
     ("l0n bia", [("l0n", SUSPECT)]),  # a disguise is deliberate: never dismissed
+    ("Hay vai lon anh à", [("vai lon", SUSPECT)]),  # read "vãi lon": "vãi" has its marks
 ])
 def test_deliberate_profanity_still_fires(text: str, found: list[tuple[str, str]]) -> None:
     assert hits(text) == found
