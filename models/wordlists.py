@@ -157,7 +157,8 @@ def _has_marks(form: str) -> bool:
     return strip_marks(form) != form
 
 
-def _profane_forms() -> dict[str, set[str]]:
+@lru_cache(maxsize=1)
+def _profane_forms() -> dict[str, frozenset[str]]:
     """Folded phrase → the marked phrases the restorer never suggests (never_suggested())."""
     from models.diacritics.restorer import never_suggested
 
@@ -165,7 +166,7 @@ def _profane_forms() -> dict[str, set[str]]:
     for words in never_suggested():
         phrase = canonical_phrase(" ".join(words))
         out.setdefault(strip_marks(phrase), set()).add(phrase)
-    return out
+    return {k: frozenset(v) for k, v in out.items()}
 
 
 class WordMatcher:
@@ -174,17 +175,17 @@ class WordMatcher:
         # Folded phrase → its profane readings: the marked entries (and never-suggested
         # phrases) with those letters. "lon" → {"lồn"}; "ngu" → {} (the word as typed is).
         self._profane: dict[str, set[str]] = {k: set(v) for k, v in _profane_forms().items()}
-        for entry in self.entries:
-            phrase = canonical_phrase(entry.phrase)
-            if _has_marks(phrase):
-                self._profane.setdefault(strip_marks(phrase), set()).add(phrase)
+        self._ambiguous: dict[Entry, bool] = {}
         # first token → [(tokens, entry)], keyed exactly and (for insensitive entries) stripped
         self._exact: dict[str, list[tuple[tuple[str, ...], Entry]]] = {}
         self._loose: dict[str, list[tuple[tuple[str, ...], Entry]]] = {}
         for entry in self.entries:
-            words = tuple(canonical_phrase(entry.phrase).split())
+            phrase = canonical_phrase(entry.phrase)
+            words = tuple(phrase.split())
             if not words:
                 continue
+            if _has_marks(phrase):
+                self._profane.setdefault(strip_marks(phrase), set()).add(phrase)
             variants = {words, ("".join(words),)}  # "địt mẹ" also as "địtmẹ"
             for variant in variants:
                 if entry.accent_insensitive:
@@ -217,11 +218,13 @@ class WordMatcher:
     def ambiguous(self, entry: Entry) -> bool:
         """Whether a plain unmarked hit on `entry` depends on the reading: its letters are
         also ordinary Vietnamese words (see the module docstring for the exceptions)."""
-        phrase = canonical_phrase(entry.phrase)
-        if entry.accent_insensitive and not _has_marks(phrase):
-            return False
-        return bool(phrase) and all(is_vietnamese_syllable(strip_marks(w))
-                                    for w in phrase.split())
+        known = self._ambiguous.get(entry)
+        if known is None:
+            phrase = canonical_phrase(entry.phrase)
+            known = bool(phrase) and not (entry.accent_insensitive and not _has_marks(phrase)) \
+                and all(is_vietnamese_syllable(strip_marks(w)) for w in phrase.split())
+            self._ambiguous[entry] = known
+        return known
 
     def _innocent(self, m: Match, reading: Reading) -> bool:
         """The likely reading of a plain, unmarked hit on an ambiguous entry is not the
