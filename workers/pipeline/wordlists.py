@@ -4,7 +4,7 @@ Unmarked text is read two ways (models/wordlists.py): a hit on an ambiguous entr
 without marks counts only when the likely reading is the profane one. The reading is the
 diacritics phase's (it runs before); without it (the site turned that check off), the
 restorer is asked here, only for a comment with such a hit. Dismissed hits are kept in
-the data (`dismissed`) for the card and for measuring, without a flag."""
+the data (`dismissed`, with the reading), without a flag."""
 
 from __future__ import annotations
 
