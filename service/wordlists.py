@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from models.normalize import strip_marks
 from models.wordlists import BANNED, SUSPECT, Entry, builtin_entries, canonical_phrase
-from service.storage import WordListEntry
+from service.storage import ShippedEntryOff, WordListEntry
 
 log = logging.getLogger(__name__)
 
@@ -158,13 +158,45 @@ def export_text(entries: Iterable[WordListEntry], header: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def switched_off(session: Session, site_id: int | None) -> list[ShippedEntryOff]:
+    """The shipped entries switched off for a site: everywhere (site_id NULL) and on the
+    site itself (None: the global ones only)."""
+    query = select(ShippedEntryOff).where(or_(ShippedEntryOff.site_id.is_(None),
+                                              ShippedEntryOff.site_id == site_id))
+    return list(session.scalars(query.order_by(ShippedEntryOff.phrase, ShippedEntryOff.id)))
+
+
+def shipped_entry(kind: str, phrase: str) -> Entry | None:
+    return next((e for e in builtin_entries() if e.kind == kind and e.phrase == phrase), None)
+
+
+class NotShipped(ValueError):
+    """No shipped entry of that list and phrase."""
+
+
+def switch_off(session: Session, site_id: int | None, kind: str, phrase: str,
+               user_id: int | None) -> ShippedEntryOff | None:
+    """Switch a shipped entry off for the scope (not committed); None when it already is
+    (here or, for a site, everywhere). NotShipped when there is no such entry."""
+    if kind not in KINDS or shipped_entry(kind, phrase) is None:
+        raise NotShipped(phrase)
+    for row in switched_off(session, site_id):
+        if row.kind == kind and row.phrase == phrase and (row.site_id in (None, site_id)):
+            return None
+    row = ShippedEntryOff(site_id=site_id, kind=kind, phrase=phrase, created_by=user_id)
+    session.add(row)
+    session.flush()
+    return row
+
+
 def entries_for(session: Session, site_id: int | None) -> list[Entry]:
-    """What the matcher uses for a site (None: global only): the shipped seed lists, the
-    global entries and the site's own."""
+    """What the matcher uses for a site (None: global only): the shipped seed lists less the
+    entries switched off everywhere or on this site, the global entries and the site's own."""
     query = select(WordListEntry).where(or_(WordListEntry.site_id.is_(None),
                                             WordListEntry.site_id == site_id))
     rows = session.scalars(query.order_by(WordListEntry.id)).all()
-    return [*builtin_entries(),
+    off = {(r.kind, r.phrase) for r in switched_off(session, site_id)}
+    return [*(e for e in builtin_entries() if (e.kind, e.phrase) not in off),
             *(Entry(r.phrase, r.kind, r.accent_insensitive,
                     source="global" if r.site_id is None else "site") for r in rows)]
 

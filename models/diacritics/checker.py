@@ -51,6 +51,11 @@ class DiacriticsReport:
     suggestion: str | None = None
     vietnamese_syllables: int = 0
     marked_syllables: int = 0
+    # The restorer's reading of the whole text (same offsets; None: nothing to restore) and
+    # the spans whose likely reading it withheld as profane: what word lists consult
+    # (models/wordlists.py); not part of to_dict(), the public API's answer.
+    reading: str | None = None
+    withheld: list[tuple[int, int]] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         d: dict = {"verdict": self.verdict, "ratio": round(self.ratio, 4),
@@ -79,7 +84,14 @@ def check_many(texts: list[str]) -> list[DiacriticsReport]:
     """``check`` for many texts: one restoration pass over the batch (about 3× faster
     per text than one call each)."""
     restored = restore_words_many([normalize(text) for text in texts])
-    return [_judge(t, decisions) for t, decisions in restored]
+    reports = []
+    for t, decisions in restored:
+        report = _judge(t, decisions)
+        reading = render(t, decisions)
+        report.reading = reading if reading != t else None
+        report.withheld = [(d.token.start, d.token.end) for d in decisions if d.withheld]
+        reports.append(report)
+    return reports
 
 
 def _judge(t: str, decisions: list[WordDecision]) -> DiacriticsReport:

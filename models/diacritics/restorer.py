@@ -121,6 +121,10 @@ class WordDecision:
     english: bool  # kept as an English / foreign word
     confidence: float  # P(output | context)
     p_typed: float  # P(form as typed | context); 1.0 when nothing to decide
+    # The likely reading is a word the restorer never suggests (never_suggested(): the
+    # banned list's marked entries): it was left as typed. Word lists read this as "the
+    # writer most likely meant the profane word" (models/wordlists.py).
+    withheld: bool = False
 
 
 def restore_words(text: str, model: Model | None = None) -> tuple[str, list[WordDecision]]:
@@ -272,7 +276,7 @@ def _never_introduce(t: str, out: list[WordDecision]) -> None:
                         d = out[k]
                         if d.output != d.typed:
                             out[k] = WordDecision(d.token, d.typed, d.typed, d.known,
-                                                  d.english, d.p_typed, d.p_typed)
+                                                  d.english, d.p_typed, d.p_typed, True)
                     changed = True
 
 

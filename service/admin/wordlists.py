@@ -1,6 +1,7 @@
 """Admin console: banned and suspect word lists, global and per site — list and search, add,
-remove, import and export (one entry per line), and a box that shows what a text would
-match. Storage and the matcher's normal form: service/wordlists.py, models/wordlists.py."""
+remove, import and export (one entry per line), switch a shipped entry off (everywhere or
+on one site) and on again, and a box that shows what a text would match. Storage and the
+matcher's normal form: service/wordlists.py, models/wordlists.py."""
 
 from __future__ import annotations
 
@@ -15,14 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from models.normalize import normalize, strip_marks
-from models.wordlists import BANNED, SUSPECT, WordMatcher, builtin_entries
+from models.wordlists import BANNED, SUSPECT, WordMatcher, builtin_entries, likely_reading
 from service import db
 from service import wordlists as lists
 from service.admin import audit, bp, section
 from service.errors import APIError
 from service.params import parse_id, parse_page
 from service.review import highlight
-from service.storage import Site, User, WordListEntry
+from service.storage import ShippedEntryOff, Site, User, WordListEntry
 from service.storage.tables import utcnow
 
 section("admin.wordlists", _l("Word lists"))
@@ -94,14 +95,17 @@ def _page(scope: Scope, kind: str, status: int = 200, **extra: Any):  # noqa: AN
                                           or strip_marks(needle) in strip_marks(e.phrase))]
     total = len(entries)
     entries = entries[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    off_rows = [r for r in lists.switched_off(session, scope.site_id) if r.kind == kind]
+    off = {r.phrase: r for r in off_rows}
     author_ids = {e.created_by for e in entries if e.created_by}
+    author_ids |= {r.created_by for r in off_rows if r.created_by}
     authors = dict(session.execute(select(User.id, User.username).where(
         User.id.in_(author_ids))).tuples().all()) if author_ids else {}
     return render_template(
         "admin/wordlists/index.html", scope=scope, kind=kind, kinds=KIND_LABELS,
         sites=list(session.scalars(select(Site).order_by(Site.name, Site.id))),
         entries=entries, total=total, counts=counts, authors=authors, q=q, page=page,
-        has_next=page * PAGE_SIZE < total, shipped=shipped,
+        has_next=page * PAGE_SIZE < total, shipped=shipped, off_rows=off_rows, off=off,
         shipped_count=sum(1 for e in builtin_entries() if e.kind == kind),
         max_test_length=MAX_TEST_LENGTH, source_labels=SOURCE_LABELS,
         **extra,
@@ -171,6 +175,52 @@ def wordlists_remove(entry_id: int):  # noqa: ANN201
     session.commit()
     _changed()
     flash(_("Removed “%(phrase)s”.", phrase=entry.phrase), "ok")
+    return _back(scope, kind)
+
+
+@bp.post("/wordlists/shipped/off")
+def wordlists_switch_off():  # noqa: ANN201
+    """Switch a shipped entry off for the page's scope: every site (global) or one site."""
+    scope, kind = _scope(request.form.get("site")), _kind(request.form.get("kind"))
+    phrase = request.form.get("phrase", "")
+    session = db.session()
+    try:
+        row = lists.switch_off(session, scope.site_id, kind, phrase, current_user.id)
+    except lists.NotShipped:
+        session.rollback()
+        flash(_("No shipped entry “%(phrase)s” on this list.", phrase=phrase[:200]), "error")
+        return _back(scope, kind)
+    if row is None:
+        flash(_("“%(phrase)s” is already switched off here.", phrase=phrase), "ok")
+        return _back(scope, kind)
+    audit("word.switch_off", "word", f"shipped:{row.id}",
+          {**_scope_details(scope, kind), "phrase": phrase, "shipped": True})
+    try:
+        session.commit()
+    except IntegrityError:  # the same switch-off made at the same moment by someone else
+        session.rollback()
+        flash(_("“%(phrase)s” is already switched off here.", phrase=phrase), "ok")
+        return _back(scope, kind)
+    _changed()
+    flash(_("Switched off the shipped entry “%(phrase)s” (%(where)s).", phrase=phrase,
+            where=scope.site.name if scope.site else _("all sites")), "ok")
+    return _back(scope, kind)
+
+
+@bp.post("/wordlists/shipped/<int:off_id>/on")
+def wordlists_switch_on(off_id: int):  # noqa: ANN201
+    session = db.session()
+    row = session.get(ShippedEntryOff, off_id)
+    if row is None:
+        abort(404)
+    scope = Scope(session.get(Site, row.site_id) if row.site_id else None)
+    kind, phrase = row.kind, row.phrase
+    audit("word.switch_on", "word", f"shipped:{row.id}",
+          {**_scope_details(scope, kind), "phrase": phrase, "shipped": True})
+    session.delete(row)
+    session.commit()
+    _changed()
+    flash(_("Switched the shipped entry “%(phrase)s” back on.", phrase=phrase), "ok")
     return _back(scope, kind)
 
 
@@ -247,7 +297,8 @@ def wordlists_test():  # noqa: ANN201
     # The worker matches the normalized text: so does the box, with the very same entries.
     text = normalize(raw)
     matcher = WordMatcher(lists.entries_for(db.session(), scope.site_id))
-    matches = matcher.find(text)
+    # Unmarked text read two ways, as in the worker (models/wordlists.py).
+    matches, dismissed = matcher.find_all(text, lambda: likely_reading(text))
     spans = [{"start": m.start, "end": m.end, "kind": m.entry.kind} for m in matches]
     site_label = scope.site.name if scope.site else ""
     found = [Found(m.text, m.entry.phrase, m.entry.kind,
@@ -255,4 +306,5 @@ def wordlists_test():  # noqa: ANN201
                        m.entry.source, m.entry.source)), m.entry.accent_insensitive)
              for m in matches]
     return _page(scope, kind, test_text=raw, test_segments=highlight(text, spans),
-                 test_found=found, test_normalized=text if text != raw else None)
+                 test_found=found, test_normalized=text if text != raw else None,
+                 test_dismissed=dismissed)

@@ -278,6 +278,23 @@ class WordListEntry(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
+class ShippedEntryOff(Base):
+    """A shipped word-list entry (models/data/wordlists) switched off, everywhere (site_id
+    NULL, the global admin's choice) or on one site: the matcher leaves it out there."""
+
+    __tablename__ = "shipped_entry_switch_offs"
+    __table_args__ = (UniqueConstraint("site_id", "kind", "phrase"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(10))  # banned | suspect
+    phrase: Mapped[str] = mapped_column(String(200))  # as in the shipped file
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
 class Ban(Base):
     """An author banned on one site, by e-mail and/or IP: their comments are auto-rejected."""
 

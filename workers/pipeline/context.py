@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -23,6 +25,10 @@ class CommentContext:
     text_key: str | None = None
     resources: Resources | None = None
     article_id: int | None = None
+    # What the phases before this one found (phase name → its result's data), read-only:
+    # the runner hands each phase a copy of the context with it filled in (the word lists
+    # read the diacritics phase's reading of unmarked text).
+    earlier: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass

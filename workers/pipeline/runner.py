@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
+from types import MappingProxyType
 from typing import Any
 
 import redis
@@ -30,15 +32,16 @@ Phase = Callable[..., Any]
 # Errors worth a retry of the whole task rather than a verdict of "analysis failed".
 TRANSIENT = (OperationalError, redis.ConnectionError, redis.TimeoutError)
 
-# The order of DESIGN.md: cheap rules first; each phase sees the normalized text.
+# The order of DESIGN.md: cheap rules first; each phase sees the normalized text. The
+# diacritics phase comes before the word lists: they read its reading of unmarked text.
 PHASES: list[Phase] = [
     normalize.run,
     bans.run,
     length.run,
     contacts.run,
+    diacritics.run,
     wordlists.run,
     repeats.run,
-    diacritics.run,
     classifier.run,
 ]
 
@@ -64,6 +67,10 @@ def run_pipeline_many(
         live = [i for i in range(len(ctxs)) if i not in failed]
         if not live:
             break
+        if any(results[i] for i in live):
+            ctxs = [replace(c, earlier=MappingProxyType(
+                {r.name: MappingProxyType(r.data) for r in results[i]}))
+                if results[i] else c for i, c in enumerate(ctxs)]
         outs: dict[int, PhaseResult] = {}
         if getattr(phase, "batch", False):
             try:
