@@ -265,7 +265,8 @@ def test_run_trains_evaluates_and_registers_without_promoting(
     decide(sessions, site[0], moderator, twenty_decisions())
     registry = Registry(tmp_path / "registry")
     with sessions() as s:
-        run = retraining.start_run(s, created_by=moderator)
+        run = retraining.start_run(s, created_by=moderator, options=retraining.RetrainOptions(
+            decisions_only=True))      # two of the four base training files are missing
     assert run.status == "queued" and run.params["decision_weight"] == 3.0
     assert retraining.execute_run(sessions, run.id, redis_client=redis_client,
                                   registry_root=registry.root)
@@ -304,7 +305,7 @@ def test_run_without_base_data_trains_on_decisions_and_project_set(
     monkeypatch.setenv("VIMOD_BASE_DATA", str(tmp_path / "nothing-here"))
     decide(sessions, site[0], moderator, twenty_decisions())
     with sessions() as s:
-        run = retraining.start_run(s)
+        run = retraining.start_run(s, options=retraining.RetrainOptions(decisions_only=True))
     retraining.execute_run(sessions, run.id, registry_root=tmp_path / "reg")
     row = _run(sessions, run.id)
     assert row.status == "succeeded", row.message
@@ -325,7 +326,7 @@ def test_failed_run_records_the_error(sessions, tmp_path, monkeypatch) -> None: 
         {"in": "base", "path": "only_clean.csv"}], "eval": []}))
     with sessions() as s:
         run = retraining.start_run(s, options=retraining.RetrainOptions(
-            recipe=str(recipe), base_data=str(tmp_path)))
+            recipe=str(recipe), base_data=str(tmp_path), allow_missing_labels=True))
     assert retraining.execute_run(sessions, run.id, registry_root=tmp_path / "reg")
     row = _run(sessions, run.id)
     assert row.status == "failed" and row.finished_at is not None
@@ -333,7 +334,8 @@ def test_failed_run_records_the_error(sessions, tmp_path, monkeypatch) -> None: 
     assert not (tmp_path / "reg" / "versions").exists()
     with sessions() as s:      # a failed run does not block the next
         assert retraining.start_run(s, options=retraining.RetrainOptions(
-            recipe=str(recipe), base_data=str(tmp_path))).id == run.id + 1
+            recipe=str(recipe), base_data=str(tmp_path),
+            allow_missing_labels=True)).id == run.id + 1
 
 
 def test_one_run_at_a_time_unless_stale(sessions, monkeypatch) -> None:  # noqa: ANN001
@@ -698,7 +700,8 @@ def test_cli_retrain_inline(sessions, site, moderator, base_dir, cli_env, tmp_pa
     from service.cli import main
 
     decide(sessions, site[0], moderator, twenty_decisions())
-    res = CliRunner().invoke(main, ["model", "retrain", "--inline", "--json"], env=cli_env)
+    res = CliRunner().invoke(main, ["model", "retrain", "--inline", "--json",
+                                    "--decisions-only"], env=cli_env)
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert out["status"] == "succeeded" and out["version"]
@@ -709,8 +712,8 @@ def test_cli_retrain_inline(sessions, site, moderator, base_dir, cli_env, tmp_pa
     assert registry.versions() == [out["version"]] and registry.active_version() == "default"
     # Plain text, base capped, Redis unreachable: inline still trains (no heartbeat).
     env = {**cli_env, "REDIS_URL": "redis://127.0.0.1:1/0"}
-    res = CliRunner().invoke(main, ["model", "retrain", "--inline", "--max-base-rows", "30"],
-                             env=env)
+    res = CliRunner().invoke(main, ["model", "retrain", "--inline", "--max-base-rows", "30",
+                                    "--decisions-only"], env=env)
     assert res.exit_code == 0, res.output
     assert res.stdout.startswith(f"run {out['id'] + 1} succeeded: version ")
     assert "held-out decisions macro-F1" in res.stdout and "vihsd_dev.csv macro-F1" in res.stdout

@@ -52,6 +52,7 @@ HATE = [
     "bọn bắc kỳ chó má cút đi", "bon bac ky cho ma", "bọn nam kỳ lừa đảo cút về",
     "lũ bắc kỳ súc vật", "bọn này đáng chết hết", "lu nam ky suc vat", "giết hết bọn nó đi",
 ]
+CONFIRM = {"confirm_warnings": "yes"}   # the promote page's warnings, read and confirmed
 FULL = "v1-full"   # knows clean / spam / offensive / hate
 TWO = "v2-two"     # knows clean / spam only
 
@@ -129,7 +130,8 @@ def test_models_page_admins_only(ui, registry) -> None:  # noqa: ANN001, F811
     assert mod.get("/admin/models").status_code == 403
     assert mod.get(f"/admin/models/{FULL}").status_code == 403
     token = csrf(mod.get("/review").get_data(as_text=True))
-    r = mod.post(f"/admin/models/{FULL}/promote", data={"csrf_token": token, "expect": ""})
+    r = mod.post(f"/admin/models/{FULL}/promote",
+        data={"csrf_token": token, **CONFIRM, "expect": ""})
     assert r.status_code == 403
     assert registry.active_version() == DEFAULT_VERSION
 
@@ -160,22 +162,24 @@ def test_promote_needs_confirmation_csrf_and_is_audited(ui, registry, sessions) 
     # no CSRF token: refused, nothing changes
     assert c.post(f"/admin/models/{FULL}/promote", data={"expect": ""}).status_code == 400
     # the state the page showed is no longer the state: refused
-    r = c.post(f"/admin/models/{FULL}/promote", data={"csrf_token": token, "expect": TWO})
+    r = c.post(f"/admin/models/{FULL}/promote",
+        data={"csrf_token": token, **CONFIRM, "expect": TWO})
     assert r.status_code == 409 and "text/html" in r.content_type
     assert registry.active_version() == DEFAULT_VERSION and audits(sessions) == []
 
-    r = c.post(f"/admin/models/{FULL}/promote", data={"csrf_token": token, "expect": ""})
+    r = c.post(f"/admin/models/{FULL}/promote", data={"csrf_token": token, **CONFIRM, "expect": ""})
     assert r.status_code == 302
     assert registry.active_version() == FULL
     (entry,) = audits(sessions, "model.promote")
     assert (entry.actor, entry.target_type, entry.target_id) == ("quantri", "model", FULL)
-    assert entry.details == {"scope": "global", "from": DEFAULT_VERSION, "to": FULL}
+    assert entry.details == {"scope": "global", "from": DEFAULT_VERSION, "to": FULL,
+                             "warnings": ["few_examples"], "warnings_confirmed": True}
     listed = c.get("/admin/models").get_data(as_text=True)
     scope_row = listed.split('data-scope="global"')[1].split("</tr>")[0]
     assert f">{FULL}</a>" in scope_row
 
     # the same again: nothing to do, nothing audited
-    c.post(f"/admin/models/{FULL}/promote", data={"csrf_token": token, "expect": FULL})
+    c.post(f"/admin/models/{FULL}/promote", data={"csrf_token": token, **CONFIRM, "expect": FULL})
     assert len(audits(sessions, "model.promote")) == 1
 
     # one site only
@@ -183,11 +187,12 @@ def test_promote_needs_confirmation_csrf_and_is_audited(ui, registry, sessions) 
     html = c.get(f"/admin/models/{TWO}/promote?site={site_a}").get_data(as_text=True)
     assert "Báo A" in html and re.search(rf"data-from>\s*{FULL}<", html)
     r = c.post(f"/admin/models/{TWO}/promote",
-               data={"csrf_token": token, "site": str(site_a), "expect": ""})
+               data={"csrf_token": token, **CONFIRM, "site": str(site_a), "expect": ""})
     assert r.status_code == 302
     assert registry.active_version(site_a) == TWO and registry.active_version() == FULL
     assert audits(sessions, "model.promote")[-1].details == {
-        "scope": f"site:{site_a}", "from": DEFAULT_VERSION, "to": TWO}
+        "scope": f"site:{site_a}", "from": DEFAULT_VERSION, "to": TWO,
+        "warnings": ["lacks_active_label", "few_examples"], "warnings_confirmed": True}
     listed = c.get("/admin/models").get_data(as_text=True)
     assert f'data-scope="site:{site_a}"' in listed
 
@@ -222,8 +227,8 @@ def test_a_version_that_does_not_load_is_refused_not_a_500(
     monkeypatch.setenv("VIMOD_BASE_DATA", str(tmp_path))   # something to evaluate on
     c = admin_client(app)
     token = csrf(c.get("/admin/models").get_data(as_text=True))
-    c.post(f"/admin/models/{TWO}/promote", data={"csrf_token": token, "expect": ""})
-    c.post(f"/admin/models/{DEFAULT_VERSION}/promote", data={"csrf_token": token,
+    c.post(f"/admin/models/{TWO}/promote", data={"csrf_token": token, **CONFIRM, "expect": ""})
+    c.post(f"/admin/models/{DEFAULT_VERSION}/promote", data={"csrf_token": token, **CONFIRM,
                                                              "expect": TWO})
     (registry.path_of(FULL) / "weights.npz").write_bytes(b"truncated")
     (registry.path_of(TWO) / "vocab.json.gz").write_bytes(b"not gzip")
@@ -254,7 +259,8 @@ def test_rollback_and_make_active_on_an_earlier_version(ui, registry, sessions) 
                                                        "target": ""})
     assert r.status_code == 409
     for version, expect in ((FULL, ""), (TWO, FULL)):
-        c.post(f"/admin/models/{version}/promote", data={"csrf_token": token, "expect": expect})
+        c.post(f"/admin/models/{version}/promote",
+            data={"csrf_token": token, **CONFIRM, "expect": expect})
     assert registry.active_version() == TWO
 
     html = c.get("/admin/models/pointer/rollback").get_data(as_text=True)
@@ -280,15 +286,15 @@ def test_rollback_and_make_active_on_an_earlier_version(ui, registry, sessions) 
     assert len(audits(sessions)) == n
 
     # "make active" on any earlier version is a promotion of it
-    c.post(f"/admin/models/{TWO}/promote", data={"csrf_token": token, "expect": ""})
-    c.post(f"/admin/models/{FULL}/promote", data={"csrf_token": token, "expect": TWO})
+    c.post(f"/admin/models/{TWO}/promote", data={"csrf_token": token, **CONFIRM, "expect": ""})
+    c.post(f"/admin/models/{FULL}/promote", data={"csrf_token": token, **CONFIRM, "expect": TWO})
     r = c.post(f"/admin/models/{DEFAULT_VERSION}/promote",
-               data={"csrf_token": token, "expect": FULL})
+               data={"csrf_token": token, **CONFIRM, "expect": FULL})
     assert r.status_code == 302 and registry.active_version() == DEFAULT_VERSION
 
     # a site's own pointer rolls back to following the global model
     site_a = keys["a"][0]
-    c.post(f"/admin/models/{TWO}/promote", data={"csrf_token": token, "site": site_a,
+    c.post(f"/admin/models/{TWO}/promote", data={"csrf_token": token, **CONFIRM, "site": site_a,
                                                   "expect": ""})
     html = c.get(f"/admin/models/pointer/rollback?site={site_a}").get_data(as_text=True)
     assert re.search(rf"data-from>\s*{TWO}<", html)
@@ -318,7 +324,7 @@ def test_shadow_switch(ui, registry, sessions) -> None:  # noqa: ANN001, F811
     assert "flag shadow" in row
 
     # promoting the shadow candidate globally ends shadow mode (recorded in the audit)
-    c.post(f"/admin/models/{FULL}/promote", data={"csrf_token": token, "expect": ""})
+    c.post(f"/admin/models/{FULL}/promote", data={"csrf_token": token, **CONFIRM, "expect": ""})
     assert registry.shadow() is None
     assert audits(sessions, "model.promote")[-1].details["shadow_cleared"] is True
 
