@@ -19,6 +19,7 @@ from service import db, retraining
 from service.admin import audit, bp, section
 from service.params import parse_id
 from service.queueing import enqueue_retrain
+from service.review_labels import category_label
 from service.storage import TrainingRun, User
 
 section("admin.retrain", _l("Retraining"))
@@ -122,8 +123,7 @@ def _choices(run: TrainingRun) -> list[str]:
     lacking = data.get("lacking_labels") if isinstance(data, dict) else None
     if lacking:
         out.append(_("This version does not know these labels of the active model: "
-                     "%(labels)s.", labels=", ".join(str(LABEL_NAMES.get(y, y))
-                                                    for y in lacking)))
+                     "%(labels)s.", labels=", ".join(category_label(y) for y in lacking)))
     elif lacking is None and params.get("allow_missing_labels"):
         out.append(_("Started accepting that the new model may not know some labels of "
                      "the active model."))
@@ -184,7 +184,7 @@ def retrain_start():  # noqa: ANN201
         if check.lacking and not check.allow_missing_labels:
             flash(_("Not started: the new model would not know %(labels)s, which the active "
                     "model has. Tick the box to accept this, or add examples of it.",
-                    labels=", ".join(str(LABEL_NAMES.get(y, y)) for y in check.lacking)),
+                    labels=", ".join(category_label(y) for y in check.lacking)),
                   "error")
         return _page(409)
     except retraining.RunInProgress as exc:
