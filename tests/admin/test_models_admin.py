@@ -437,6 +437,13 @@ def test_compare_page(ui, registry, resources, sessions, redis_client) -> None: 
     # side by side: the candidate and the active default, 2 pictures each
     assert section.count("<svg") == 4 and section.count('class="confusion"') == 2
     assert section.count("<polyline") >= 4
+    # Issue #17: the figures are on the same examples, and the page says which and how many,
+    # and that this few cannot tell the models apart.
+    n = len(DECIDED)
+    assert (f"Both versions measured on the same {n} examples: moderator decisions."
+            in section)
+    assert "Too few examples to tell the models apart: fewer than 30 of" in section
+    assert "cross-validat" not in html.lower()
 
     # the "would have got right" figures are exactly what the models answer
     texts = [b for b, _ in DECIDED]
