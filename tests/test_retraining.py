@@ -638,6 +638,7 @@ def test_history_json_and_escaping(ui, sessions) -> None:  # noqa: ANN001, F811
     assert "&lt;b&gt;here&lt;/b&gt;" in detail and "data-base-missing" in detail
     assert "<script>alert(1)" not in detail and "&lt;script&gt;alert(1)" in detail
     assert "0.812" in detail and "<td>7</td><td>1</td>" in detail    # the confusion matrix
+    assert "Too few examples to tell the models apart: fewer than 30 of" in detail  # 10 held out
     j = c.get(f"/admin/retrain/runs/{done}.json")
     assert j.status_code == 200 and j.mimetype == "application/json"
     body = j.json

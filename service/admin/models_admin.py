@@ -24,6 +24,7 @@ from service.admin import audit, bp, section
 from service.errors import APIError
 from service.model_compare import (
     DEFAULT_RECENT,
+    MIN_EXAMPLES_PER_LABEL,
     ModelLoadError,
     base_sets,
     compare,
@@ -48,11 +49,6 @@ LOG_ACTIONS = {
     "shadow": _l("shadow mode started"),
     "shadow_clear": _l("shadow mode stopped"),
 }
-
-# Promotion (issue #17): below this many evaluation examples of a label, a comparison says
-# little (one error moves F1 by several points at 30); the confirm page warns and asks for
-# an explicit confirmation.
-MIN_EXAMPLES_PER_LABEL = 30
 
 # Evaluating both models on all base files takes ~8 s when nothing is cached yet: the page
 # computes what fits in this time and says what a reload will add.

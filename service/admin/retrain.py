@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from service import db, retraining
 from service.admin import audit, bp, section
+from service.model_compare import MIN_EXAMPLES_PER_LABEL
 from service.params import parse_id
 from service.queueing import enqueue_retrain
 from service.review_labels import category_label
@@ -216,7 +217,15 @@ def retrain_run(run_id: int):  # noqa: ANN201
         abort(404)
     username = session.scalar(select(User.username).where(User.id == run.created_by)) \
         if run.created_by else None
+    held = (run.metrics or {}).get("held_out") or {}
+    few = [(y, m.get("support", 0)) for y, m in (held.get("per_class") or {}).items()
+           if isinstance(m, dict) and m.get("support", 0) < MIN_EXAMPLES_PER_LABEL]
+    few_text = _("Too few examples to tell the models apart: fewer than %(min)d of "
+                 "%(labels)s (%(detail)s).", min=MIN_EXAMPLES_PER_LABEL,
+                 labels=", ".join(category_label(y) for y, _k in few),
+                 detail=", ".join(f"{category_label(y)} {k}" for y, k in few)) if few else None
     return render_template("admin/retrain/run.html", run=run, username=username,
+                           few_text=few_text,
                            view=_view(run, _alive()), label_names=LABEL_NAMES,
                            poll_ms=current_app.config.get("RETRAIN_POLL_MS", 1500))
 
