@@ -182,8 +182,16 @@ def decisions_export(fmt: str | None, site_id: int | None, since: datetime | Non
                    "../shared/data/comments next to the repository).")
 @click.option("--timeout", type=float, default=None,
               help="With --wait: give up waiting after this many seconds.")
+@click.option("--decisions-only", is_flag=True,
+              help="The base data files are missing: train on the decisions, imports and "
+                   "shipped files only (the run and the version are labelled so). Without "
+                   "this flag a run with missing base files is refused.")
+@click.option("--allow-missing-labels", is_flag=True,
+              help="Accept a model that does not know a label the active model has "
+                   "(refused otherwise).")
 def model_retrain(wait: bool, as_json: bool, inline: bool, max_base_rows: int | None,
-                  base_data: str | None, timeout: float | None) -> None:
+                  base_data: str | None, timeout: float | None, decisions_only: bool,
+                  allow_missing_labels: bool) -> None:
     """Retrain the classifier on the base data plus the moderators' decisions, as a run on
     the training queue (what the admin console's button does), and register the new
     version without promoting it (`vimod model promote VERSION`)."""
@@ -209,13 +217,17 @@ def model_retrain(wait: bool, as_json: bool, inline: bool, max_base_rows: int | 
                                        "the run cannot be queued; use --inline to train in "
                                        "this process") from None
         client = None   # inline without Redis: no heartbeat, the time limit marks it stale
-    options = retraining.RetrainOptions(max_base_rows=max_base_rows, base_data=base_data)
+    options = retraining.RetrainOptions(max_base_rows=max_base_rows, base_data=base_data,
+                                        decisions_only=decisions_only,
+                                        allow_missing_labels=allow_missing_labels)
     task_id = None if inline else uuid.uuid4().hex
 
     def audit(run: TrainingRun) -> AuditEntry:
         entry = AuditEntry(actor="cli", action="model.retrain", target_type="training_run",
-                           target_id=str(run.id), details={"task_id": task_id,
-                                                           "inline": inline})
+                           target_id=str(run.id), details={
+                               "task_id": task_id, "inline": inline,
+                               **{k: True for k in ("decisions_only", "allow_missing_labels")
+                                  if getattr(options, k)}})
         session.add(entry)
         return entry
 
@@ -224,6 +236,8 @@ def model_retrain(wait: bool, as_json: bool, inline: bool, max_base_rows: int | 
             run = retraining.start_run(session, options=options,
                                        alive=retraining.redis_alive(client), task_id=task_id,
                                        on_created=audit)
+        except retraining.NeedsChoice as exc:
+            raise click.ClickException(f"not started: {exc}") from None
         except retraining.RunInProgress as exc:
             raise click.ClickException(f"run {exc.run.id} is {exc.run.status}; one run at "
                                        "a time (wait for it, or for it to become stale)") from None

@@ -46,6 +46,9 @@ __all__ = ["BASE_FILES", "DEFAULT_RECENT", "EvalSet", "ModelLoadError", "SetComp
 log = logging.getLogger(__name__)
 
 DEFAULT_RECENT = 2000
+# Below this many evaluation examples of a label, a comparison says little (at 30, one error
+# moves that label's F1 by several points): pages say so, and promotion asks to confirm.
+MIN_EXAMPLES_PER_LABEL = 30
 DISAGREEMENTS_SHOWN = 20
 CURVE_POINTS = 60          # enough for a smooth line in a 300-pixel picture
 CACHE_PREFIX = "vimod:model-eval:"

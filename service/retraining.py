@@ -34,6 +34,7 @@ delivery of its message can no longer claim it.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import random
@@ -44,6 +45,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -51,14 +53,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models.classifier.datasets import Dataset, load_file, load_many, text_key
 from models.classifier.metrics import evaluate_labels
-from models.classifier.recipe import Recipe, development_set_keys, load_recipe
+from models.classifier.recipe import RECIPE_PATH, Recipe, development_set_keys, load_recipe
 from service.storage import TrainingRun
 from service.storage.tables import utcnow
 
 __all__ = ["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "ACTIVE", "STAGES", "RetrainOptions",
            "RetrainError", "RunInProgress", "TrainingData", "gather", "decision_weight",
            "start_run", "execute_run", "mark_failed", "is_stale", "redis_alive",
-           "heartbeat_key", "lower_priority", "run_timeout", "headline", "wait_for_run"]
+           "heartbeat_key", "lower_priority", "run_timeout", "headline", "wait_for_run",
+           "Preflight", "NeedsChoice", "preflight", "training_mode"]
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +119,13 @@ class RetrainOptions:
     recipe: str | None = None         # recipe file; None: the shipped base_recipe.json
     C: float | None = None            # None: the recipe's
     seed: int = 13
+    # Explicit choices (issue #17): without them a run refuses rather than silently
+    # training on less than it should. ``decisions_only``: the base files are missing and
+    # the admin chose to train on the decisions, imports and shipped files only (the run
+    # and the version are labelled so). ``allow_missing_labels``: the new model will not
+    # know a label the active model has, and the admin accepted that.
+    decisions_only: bool = False
+    allow_missing_labels: bool = False
 
     def to_params(self) -> dict[str, Any]:
         return asdict(self)
@@ -144,6 +154,14 @@ class RunInProgress(Exception):
     def __init__(self, run: TrainingRun) -> None:
         super().__init__(f"run {run.id} is {run.status}; wait for it to finish")
         self.run = run
+
+
+class NeedsChoice(RetrainError):
+    """The run would drop base data or a label: it needs the admin's explicit choice."""
+
+    def __init__(self, check: Preflight) -> None:
+        super().__init__(check.describe())
+        self.check = check
 
 
 class _Aborted(Exception):
@@ -301,6 +319,9 @@ def gather(session: Session, options: RetrainOptions, recipe: Recipe,
     summary = {
         "total": len(ds), "labels": ds.label_counts(),
         "base": {"rows": base_rows, "files": summaries, "missing": list(recipe.missing),
+                 "missing_train": _missing_split(recipe, options)[0],
+                 "present_base": [s.path for s in recipe.train if os.path.abspath(s.path)
+                                  .startswith(os.path.abspath(str(recipe.data_dir)) + os.sep)],
                  "data_dir": str(recipe.data_dir), "recipe": f"{recipe.name} v{recipe.version}",
                  "capped_at": options.max_base_rows},
         "decisions": {"available": len(decisions), "trained": sum(counts["decision"].values()),
@@ -318,6 +339,98 @@ def gather(session: Session, options: RetrainOptions, recipe: Recipe,
                       "max_holdout": options.max_holdout},
     }
     return TrainingData(ds, list(held.values()), evals, summary, notes)
+
+
+# --- before a run: what it would lack ---------------------------------------------------
+
+@dataclass
+class Preflight:
+    """What a run with these options would train on, read before it starts (cheap: the
+    recipe's label maps and the decisions' labels, not the base files' rows)."""
+
+    data_dir: str
+    missing_base: list[str]          # training files of the recipe ("in": "base") not found
+    missing_eval: list[str]
+    present_base: list[str]          # base training files found
+    labels: list[str]                # labels the training data would have
+    active_version: str
+    active_labels: list[str]
+    lacking: list[str]               # labels of the active model the new one would not know
+    decisions_only: bool = False     # the choices the options carry
+    allow_missing_labels: bool = False
+
+    @property
+    def needs_choice(self) -> bool:
+        return bool((self.missing_base and not self.decisions_only)
+                    or (self.lacking and not self.allow_missing_labels))
+
+    def describe(self) -> str:
+        """English, for the CLI and the log (the page has its own Vietnamese text)."""
+        parts = []
+        if self.missing_base:
+            parts.append(f"base data missing in {self.data_dir}: "
+                         + ", ".join(os.path.basename(p) for p in self.missing_base)
+                         + " (set VIMOD_BASE_DATA to the folder holding them, see DATA.md; "
+                         "or choose to train on the decisions and imports only: "
+                         "--decisions-only)")
+        if self.lacking:
+            parts.append(f"the new model would not know the label(s) "
+                         f"{', '.join(self.lacking)} that the active model "
+                         f"{self.active_version} has (accept with --allow-missing-labels)")
+        return "; ".join(parts)
+
+
+def _missing_split(recipe: Recipe, options: RetrainOptions) -> tuple[list[str], list[str]]:
+    """The recipe's missing base files: (training files, evaluation files)."""
+    raw = json.loads(Path(options.recipe or RECIPE_PATH).read_text("utf-8"))
+    eval_names = {os.path.basename(e["path"]) for e in raw.get("eval", [])}
+    missing_eval = [p for p in recipe.missing if os.path.basename(p) in eval_names]
+    return [p for p in recipe.missing if p not in missing_eval], missing_eval
+
+
+def _spec_labels(spec: Any) -> set[str]:
+    if spec.label_map:
+        return {str(v) for v in spec.label_map.values() if v}
+    _texts, labels, _summary = load_file(spec)
+    return set(labels)
+
+
+def preflight(session: Session, options: RetrainOptions | None = None,
+              registry_root: str | os.PathLike | None = None) -> Preflight:
+    """What a run would lack: missing base files, labels of the active model."""
+    from models.classifier.registry import Registry
+    from service.training_labels import training_set
+
+    options = options or RetrainOptions()
+    recipe = load_recipe(options.recipe, options.base_data)
+    root = os.path.abspath(str(recipe.data_dir))
+    missing_train, missing_eval = _missing_split(recipe, options)
+    labels: set[str] = set()
+    present = []
+    for spec in recipe.train:
+        labels |= _spec_labels(spec)
+        if os.path.abspath(spec.path).startswith(root + os.sep):
+            present.append(spec.path)
+    labels |= {e.label for e in training_set(session)}
+    registry = Registry(registry_root)
+    active = registry.active_version()
+    try:
+        active_labels = list(registry.info(active).get("labels") or [])
+    except (KeyError, OSError, ValueError):
+        active_labels = []
+    return Preflight(str(recipe.data_dir), missing_train, missing_eval, present,
+                     sorted(labels), active, active_labels,
+                     [y for y in active_labels if y not in labels],
+                     options.decisions_only, options.allow_missing_labels)
+
+
+def training_mode(summary: dict[str, Any] | None) -> str:
+    """``full`` | ``partial_base`` (some base files missing, by choice) | ``decisions_only``
+    (no base file at all: the decisions, imports and shipped files)."""
+    base = (summary or {}).get("base") or {}
+    if not base.get("missing_train", base.get("missing")):
+        return "full"
+    return "partial_base" if base.get("present_base") else "decisions_only"
 
 
 # --- runs: starting, staleness ------------------------------------------------------------
@@ -384,14 +497,20 @@ def start_run(session: Session, *, created_by: int | None = None,
               options: RetrainOptions | None = None,
               alive: Callable[[int], bool | None] = lambda _id: None,
               task_id: str | None = None,
-              on_created: Callable[[TrainingRun], object] | None = None) -> TrainingRun:
+              on_created: Callable[[TrainingRun], object] | None = None,
+              registry_root: str | os.PathLike | None = None) -> TrainingRun:
     """A new queued run, committed; raises :class:`RunInProgress` while another run is
-    queued or running and not stale (stale ones are marked failed here).
+    queued or running and not stale (stale ones are marked failed here), and
+    :class:`NeedsChoice` when the base files are missing or a label of the active model
+    would be lost and the options do not say the admin chose that (:func:`preflight`).
 
     ``on_created(run)`` may add rows to the session (the admin's audit entry): they are
     committed with the run, and removed with it if a concurrent start wins."""
     options = options or RetrainOptions()
     options.check()
+    check = preflight(session, options, registry_root)
+    if check.needs_choice:
+        raise NeedsChoice(check)
     now = utcnow()
     _refuse_if_busy(session, alive, now)
     session.commit()    # end the read: SQLite cannot upgrade an outdated snapshot to a write
@@ -583,10 +702,26 @@ def _train_run(sessions: sessionmaker[Session], run_id: int, progress: _Progress
     with sessions() as s:     # closed before training: no transaction stays open
         data = gather(s, options, recipe)
     ds = data.dataset
+    summary = data.summary
+    mode = training_mode(summary)
+    if mode != "full" and not options.decisions_only:
+        raise RetrainError("base data missing in " + str(recipe.data_dir) + ": " + ", ".join(
+            os.path.basename(p) for p in summary["base"]["missing_train"])
+            + " (not trained: the run did not choose to train without them)")
+    active_labels: list[str] = []
+    with contextlib.suppress(KeyError, OSError, ValueError):
+        reg = Registry(registry_root)
+        active_labels = list(reg.info(reg.active_version()).get("labels") or [])
+    lacking = [y for y in active_labels if y not in set(ds.labels)]
+    if lacking and not options.allow_missing_labels:
+        raise RetrainError("the new model would not know the label(s) " + ", ".join(lacking)
+                           + " that the active model has (not trained: the run did not "
+                           "accept losing them)")
+    summary["mode"] = mode
+    summary["lacking_labels"] = lacking
     if len(set(ds.labels)) < 2:
         raise RetrainError(f"nothing to learn from: {len(ds)} examples, labels "
                            f"{ds.label_counts() or 'none'} (at least two labels are needed)")
-    summary = data.summary
     progress("loading", 1.0, f"training on {len(ds)} examples ({summary['base']['rows']} "
              f"base, {summary['decisions']['trained']} decisions, "
              f"{summary['imports']['trained']} imports); {len(data.held_out)} decisions "
@@ -620,6 +755,9 @@ def _train_run(sessions: sessionmaker[Session], run_id: int, progress: _Progress
     progress("registering", 0.0)
     clf.meta["command"] = f"vimod model retrain (training run {run_id})"
     clf.meta["recipe"] = f"{recipe.name} v{recipe.version}"
+    clf.meta["training_mode"] = mode
+    if lacking:
+        clf.meta["lacking_labels"] = lacking
     data_summary = {**summary, "files": summary["base"]["files"], "notes": data.notes,
                     "retrain_options": options.to_params()}
     with tempfile.TemporaryDirectory(prefix="vimod-retrain-") as tmp:

@@ -265,7 +265,8 @@ def test_run_trains_evaluates_and_registers_without_promoting(
     decide(sessions, site[0], moderator, twenty_decisions())
     registry = Registry(tmp_path / "registry")
     with sessions() as s:
-        run = retraining.start_run(s, created_by=moderator)
+        run = retraining.start_run(s, created_by=moderator, options=retraining.RetrainOptions(
+            decisions_only=True))      # two of the four base training files are missing
     assert run.status == "queued" and run.params["decision_weight"] == 3.0
     assert retraining.execute_run(sessions, run.id, redis_client=redis_client,
                                   registry_root=registry.root)
@@ -304,7 +305,7 @@ def test_run_without_base_data_trains_on_decisions_and_project_set(
     monkeypatch.setenv("VIMOD_BASE_DATA", str(tmp_path / "nothing-here"))
     decide(sessions, site[0], moderator, twenty_decisions())
     with sessions() as s:
-        run = retraining.start_run(s)
+        run = retraining.start_run(s, options=retraining.RetrainOptions(decisions_only=True))
     retraining.execute_run(sessions, run.id, registry_root=tmp_path / "reg")
     row = _run(sessions, run.id)
     assert row.status == "succeeded", row.message
@@ -325,7 +326,7 @@ def test_failed_run_records_the_error(sessions, tmp_path, monkeypatch) -> None: 
         {"in": "base", "path": "only_clean.csv"}], "eval": []}))
     with sessions() as s:
         run = retraining.start_run(s, options=retraining.RetrainOptions(
-            recipe=str(recipe), base_data=str(tmp_path)))
+            recipe=str(recipe), base_data=str(tmp_path), allow_missing_labels=True))
     assert retraining.execute_run(sessions, run.id, registry_root=tmp_path / "reg")
     row = _run(sessions, run.id)
     assert row.status == "failed" and row.finished_at is not None
@@ -333,7 +334,8 @@ def test_failed_run_records_the_error(sessions, tmp_path, monkeypatch) -> None: 
     assert not (tmp_path / "reg" / "versions").exists()
     with sessions() as s:      # a failed run does not block the next
         assert retraining.start_run(s, options=retraining.RetrainOptions(
-            recipe=str(recipe), base_data=str(tmp_path))).id == run.id + 1
+            recipe=str(recipe), base_data=str(tmp_path),
+            allow_missing_labels=True)).id == run.id + 1
 
 
 def test_one_run_at_a_time_unless_stale(sessions, monkeypatch) -> None:  # noqa: ANN001
@@ -636,6 +638,7 @@ def test_history_json_and_escaping(ui, sessions) -> None:  # noqa: ANN001, F811
     assert "&lt;b&gt;here&lt;/b&gt;" in detail and "data-base-missing" in detail
     assert "<script>alert(1)" not in detail and "&lt;script&gt;alert(1)" in detail
     assert "0.812" in detail and "<td>7</td><td>1</td>" in detail    # the confusion matrix
+    assert "Too few examples to tell the models apart: fewer than 30 of" in detail  # 10 held out
     j = c.get(f"/admin/retrain/runs/{done}.json")
     assert j.status_code == 200 and j.mimetype == "application/json"
     body = j.json
@@ -698,7 +701,8 @@ def test_cli_retrain_inline(sessions, site, moderator, base_dir, cli_env, tmp_pa
     from service.cli import main
 
     decide(sessions, site[0], moderator, twenty_decisions())
-    res = CliRunner().invoke(main, ["model", "retrain", "--inline", "--json"], env=cli_env)
+    res = CliRunner().invoke(main, ["model", "retrain", "--inline", "--json",
+                                    "--decisions-only"], env=cli_env)
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert out["status"] == "succeeded" and out["version"]
@@ -709,8 +713,8 @@ def test_cli_retrain_inline(sessions, site, moderator, base_dir, cli_env, tmp_pa
     assert registry.versions() == [out["version"]] and registry.active_version() == "default"
     # Plain text, base capped, Redis unreachable: inline still trains (no heartbeat).
     env = {**cli_env, "REDIS_URL": "redis://127.0.0.1:1/0"}
-    res = CliRunner().invoke(main, ["model", "retrain", "--inline", "--max-base-rows", "30"],
-                             env=env)
+    res = CliRunner().invoke(main, ["model", "retrain", "--inline", "--max-base-rows", "30",
+                                    "--decisions-only"], env=env)
     assert res.exit_code == 0, res.output
     assert res.stdout.startswith(f"run {out['id'] + 1} succeeded: version ")
     assert "held-out decisions macro-F1" in res.stdout and "vihsd_dev.csv macro-F1" in res.stdout
@@ -750,3 +754,114 @@ def test_cli_retrain_queues_for_a_worker(sessions, cli_env, redis_client) -> Non
     assert res.exit_code == 1 and "use --inline" in res.output
     with sessions() as s:
         assert len(s.scalars(select(TrainingRun)).all()) == 2
+
+
+# --- issue #17: no silent loss of the base data or of a label ------------------------------
+
+def test_missing_base_data_is_said_before_the_run_and_needs_a_choice(
+        ui, sessions, redis_client, tmp_path, monkeypatch) -> None:  # noqa: ANN001, F811
+    from sqlalchemy import select
+
+    from service.storage import AuditEntry, TrainingRun
+
+    empty = tmp_path / "no-base-data"
+    monkeypatch.setenv("VIMOD_BASE_DATA", str(empty))
+    monkeypatch.setenv("VIMOD_MODEL_REGISTRY", str(tmp_path / "registry"))
+    app, _ = ui
+    c = app.test_client()
+    login(c, "quantri")
+    page = c.get("/admin/retrain").get_data(as_text=True)      # Vietnamese by default
+    assert "Thiếu dữ liệu gốc" in page and str(empty) in page and "VIMOD_BASE_DATA" in page
+    english(c)
+    page = c.get("/admin/retrain").get_data(as_text=True)
+    box = page.split("data-base-missing")[1].split("</section>")[0]
+    for name in ("vihsd_train.csv", "victsd_train.csv", "vispam_train.csv", "vihos_train.csv"):
+        assert f"<code>{name}</code>" in box
+    assert "DATA.md" in box and str(empty) in box
+    # Only news_spam.csv (clean, spam) and no decisions: offensive and hate would be lost.
+    assert "data-lacking-labels" in page and "Offensive, Hate" in page
+    assert "data-decisions-only" in page and "data-allow-missing-labels" in page
+    token = csrf(page)
+    r = c.post("/admin/retrain", data={"csrf_token": token})
+    assert r.status_code == 409
+    assert "Not started: the base data is missing (4 files)." in r.get_data(as_text=True)
+    r = c.post("/admin/retrain", data={"csrf_token": token, "decisions_only": "yes"})
+    assert r.status_code == 409
+    assert "Not started: the new model would not know Offensive, Hate" in r.get_data(
+        as_text=True)
+    with sessions() as s:
+        assert s.scalars(select(TrainingRun)).all() == []
+        assert s.scalars(select(AuditEntry)).all() == []
+    r = c.post("/admin/retrain", data={"csrf_token": token, "decisions_only": "yes",
+                                       "allow_missing_labels": "yes"})
+    assert r.status_code == 303
+    with sessions() as s:
+        run = s.scalars(select(TrainingRun)).one()
+        entry = s.scalars(select(AuditEntry)).one()
+    assert run.params["decisions_only"] and run.params["allow_missing_labels"]
+    assert entry.details["decisions_only"] is True and entry.details["allow_missing_labels"]
+    page = c.get(f"/admin/retrain/runs/{run.id}").get_data(as_text=True)
+    assert "Trained on the moderators&#39; decisions and imported examples only" in page
+
+
+def test_cli_refuses_a_run_without_base_data_unless_told(
+        sessions, cli_env, tmp_path) -> None:  # noqa: ANN001
+    from click.testing import CliRunner
+    from sqlalchemy import select
+
+    from service.cli import main
+    from service.storage import TrainingRun
+
+    env = {**cli_env, "VIMOD_BASE_DATA": str(tmp_path / "no-base-data")}
+    res = CliRunner().invoke(main, ["model", "retrain", "--json"], env=env)
+    assert res.exit_code == 1
+    assert "not started: base data missing in" in res.output
+    assert "vihsd_train.csv" in res.output and "--decisions-only" in res.output
+    assert "--allow-missing-labels" in res.output          # and hate would be lost
+    with sessions() as s:
+        assert s.scalars(select(TrainingRun)).all() == []
+    res = CliRunner().invoke(main, ["model", "retrain", "--json", "--decisions-only",
+                                    "--allow-missing-labels"], env=env)
+    assert res.exit_code == 0, res.output
+    with sessions() as s:
+        assert s.scalars(select(TrainingRun)).one().params["decisions_only"] is True
+
+
+def test_decisions_only_run_is_labelled_and_a_lost_label_is_refused(
+        sessions, site, moderator, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    from models.classifier.registry import Registry
+    from service import retraining
+    from service.storage import TrainingRun
+
+    monkeypatch.setenv("VIMOD_BASE_DATA", str(tmp_path / "nothing-here"))
+    reg = tmp_path / "reg"
+    no_hate = [r for r in twenty_decisions() if r[1] != "hate"]
+    decide(sessions, site[0], moderator, no_hate)
+    with sessions() as s:
+        with pytest.raises(retraining.NeedsChoice) as refused:
+            retraining.start_run(s, options=retraining.RetrainOptions(decisions_only=True),
+                                 registry_root=reg)
+        assert refused.value.check.lacking == ["hate"]
+        run = retraining.start_run(s, registry_root=reg, options=retraining.RetrainOptions(
+            decisions_only=True, allow_missing_labels=True))
+    retraining.execute_run(sessions, run.id, registry_root=reg)
+    row = _run(sessions, run.id)
+    assert row.status == "succeeded", row.message
+    assert row.metrics["data"]["mode"] == "decisions_only"
+    assert row.metrics["data"]["lacking_labels"] == ["hate"]
+    info = Registry(reg).info(row.version)
+    assert info["data"]["mode"] == "decisions_only" and info["labels"] == [
+        "clean", "spam", "offensive"]
+    model = json.loads((Path(info["path"]) / "model.json").read_text("utf-8"))
+    assert model["training_mode"] == "decisions_only" and model["lacking_labels"] == ["hate"]
+    # A run queued without the choice (say, before the files were moved away) fails
+    # plainly when it finds the base data gone, rather than training on less.
+    with sessions() as s:
+        queued = TrainingRun(status="queued", stage="queued", progress=0.0, params={})
+        s.add(queued)
+        s.commit()
+        queued_id = queued.id
+    retraining.execute_run(sessions, queued_id, registry_root=reg)
+    failed = _run(sessions, queued_id)
+    assert failed.status == "failed" and failed.message.startswith("base data missing in")
+    assert len(Registry(reg).versions()) == 1

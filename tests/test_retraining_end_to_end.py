@@ -119,7 +119,9 @@ def test_decide_retrain_promote_rollback(stack, sessions) -> None:  # noqa: ANN0
     admin = app.test_client()
     login(admin, "quantri")
     token = csrf(admin.get("/admin/retrain").get_data(as_text=True))
-    assert admin.post("/admin/retrain", data={"csrf_token": token}).status_code == 303
+    assert admin.post("/admin/retrain", data={
+        "csrf_token": token, "decisions_only": "yes",        # the base folder is partial,
+        "allow_missing_labels": "yes"}).status_code == 303   # the decisions have no hate
     with sessions() as s:
         run_id = s.scalar(select(TrainingRun.id))
     seen = set()
@@ -168,7 +170,9 @@ def test_killed_training_worker_leaves_a_stale_run(stack, sessions) -> None:  # 
     admin = app.test_client()
     login(admin, "quantri")
     token = csrf(admin.get("/admin/retrain").get_data(as_text=True))
-    assert admin.post("/admin/retrain", data={"csrf_token": token}).status_code == 303
+    assert admin.post("/admin/retrain", data={
+        "csrf_token": token, "decisions_only": "yes",        # the base folder is partial,
+        "allow_missing_labels": "yes"}).status_code == 303   # the decisions have no hate
     with sessions() as s:
         killed_id = s.scalar(select(TrainingRun.id))
     wait_run(sessions, killed_id, lambda r: r.stage in ("features", "cross_validation"))
@@ -191,7 +195,8 @@ def test_killed_training_worker_leaves_a_stale_run(stack, sessions) -> None:  # 
                REDIS_URL=stack["app"].config["REDIS_URL"], VIMOD_INSTANCE=str(stack["logs"]),
                PYTHONPATH=str(ROOT))
     done = subprocess.run([sys.executable, "-m", "service", "model", "retrain", "--wait",
-                           "--json", "--max-base-rows", "2000", "--timeout", "90"],
+                           "--json", "--max-base-rows", "2000", "--timeout", "90",
+                           "--decisions-only"],
                           env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
@@ -238,7 +243,8 @@ def test_vimod_dev_runs_a_training_worker(tmp_path: Path) -> None:
             time.sleep(0.3)
         redis_url = re.search(r"embedded Redis on (\S+)", log_path.read_text()).group(1)
         done = subprocess.run([sys.executable, "-m", "service", "model", "retrain", "--wait",
-                               "--json", "--timeout", "90"], env={**env, "REDIS_URL": redis_url},
+                               "--json", "--timeout", "90", "--decisions-only",
+                               "--allow-missing-labels"], env={**env, "REDIS_URL": redis_url},
                               cwd=tmp_path, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr + log_path.read_text(errors="replace")
         out = json.loads(done.stdout)

@@ -278,11 +278,32 @@ def register_cmd(model_dir: str, registry: str | None, do_promote: bool,
 @click.argument("version")
 @click.option("--site", default=None, help="only for this site")
 @click.option("--registry", default=None)
-def promote_cmd(version: str, site: str | None, registry: str | None) -> None:
-    """Make VERSION (or a model directory, registered first) the active model."""
+@click.option("--allow-missing-labels", is_flag=True,
+              help="promote even if VERSION lacks a label the active model has")
+def promote_cmd(version: str, site: str | None, registry: str | None,
+                allow_missing_labels: bool) -> None:
+    """Make VERSION (or a model directory, registered first) the active model.
+
+    Refused (exit 1) when VERSION does not know a label the model active there knows —
+    its scores, and any site rule on them, would silently stop — unless
+    --allow-missing-labels. (The admin console's promote page also checks the sites'
+    policies and the evaluation.)"""
     reg = Registry(registry)
     if (Path(version) / "model.json").is_file():
         version = reg.register(version)
+    try:
+        current = reg.active_version(site)
+        lost = [y for y in (reg.info(current).get("labels") or [])
+                if y not in (reg.info(version).get("labels") or [])]
+    except (KeyError, ValueError) as e:
+        raise click.UsageError(str(e)) from None
+    except OSError:
+        lost = []
+    if lost and not allow_missing_labels and current != version:
+        raise click.ClickException(
+            f"{version} does not know {', '.join(lost)}, which the active model {current} "
+            "gives: those scores and any site rule on them would stop; nothing changed "
+            "(--allow-missing-labels to promote anyway)")
     try:
         old = reg.promote(version, site_id=site)
     except (KeyError, ValueError) as e:

@@ -17,12 +17,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from models.classifier.datasets import LABELS
 from models.classifier.registry import DEFAULT_VERSION, ConcurrentChange, Registry
 from service import db
 from service.admin import audit, bp, section
 from service.errors import APIError
 from service.model_compare import (
     DEFAULT_RECENT,
+    MIN_EXAMPLES_PER_LABEL,
     ModelLoadError,
     base_sets,
     compare,
@@ -34,6 +36,7 @@ from service.model_compare import (
 )
 from service.model_pictures import confusion_picture, pr_picture
 from service.params import parse_id
+from service.review_labels import category_label
 from service.storage import Site
 
 section("admin.models", _l("Models"))
@@ -148,10 +151,21 @@ def models_list():  # noqa: ANN201
     rows = []
     for item in reg.list():
         try:
-            data = reg.info(item["version"]).get("data") or {}
+            info = reg.info(item["version"])
         except (KeyError, OSError, ValueError):
-            data = {}
-        rows.append({**item, "created_at": _created(item.get("created")),
+            info = {}
+        data = info.get("data") or {}
+        metrics = info.get("metrics") if isinstance(info.get("metrics"), dict) else {}
+        # Only figures measured on the same examples for every version: the base evaluation
+        # files (named, with their size). A version's cross-validated or held-out figure is
+        # measured on its own data: not shown here beside another's (issue #17).
+        evals = [(k.split(":", 1)[1], v["macro_f1"], v.get("n")) for k, v in sorted(
+            metrics.items()) if k.startswith("eval:") and isinstance(v, dict)
+            and isinstance(v.get("macro_f1"), int | float)]
+        mode = data.get("mode") if isinstance(data, dict) else None
+        rows.append({**item, "created_at": _created(item.get("created")), "evals": evals,
+                     "mode": mode, "lacking": (data.get("lacking_labels") or [])
+                     if isinstance(data, dict) else [],
                      "data_total": data.get("total") if isinstance(data, dict) else None,
                      "data_labels": data.get("labels") if isinstance(data, dict)
                      and isinstance(data.get("labels"), dict) else {},
@@ -185,6 +199,88 @@ def _site_label(sites: dict[str, Site], scope: str) -> str:
     return site.name if site is not None else _("site %(id)s", id=site_id)
 
 
+# --- promotion warnings (issue #17) --------------------------------------------------------
+
+def _labels_of(reg: Registry, version: str) -> list[str]:
+    return list(_info(reg, version).get("labels") or [])
+
+
+def _policy_uses(site: Site) -> dict[str, str]:
+    """The labels a site's policy acts on: {label: the rule, in words}."""
+    out: dict[str, str] = {}
+    for label, threshold in (site.setting("auto_reject") or {}).items():
+        if isinstance(threshold, int | float) and not isinstance(threshold, bool):
+            out[str(label)] = _("auto-reject at %(t)s", t=f"{threshold:g}")
+    below = site.setting("auto_approve_below")
+    if site.setting("premoderation") is False and isinstance(below, int | float):
+        for label in ("spam", "offensive", "hate"):
+            out.setdefault(label, _("auto-approve below %(t)s", t=f"{below:g}"))
+    return out
+
+
+def promotion_warnings(reg: Registry, version: str, site: Site | None,
+                       state: dict[str, Any]) -> tuple[list[dict[str, str]], dict[str, Any]]:
+    """What may go wrong if ``version`` becomes active in this scope: ``[{"code",
+    "text"}]`` (shown by name on the confirm page, codes in the audit entry) and the
+    evaluation they rest on (for the page: set, n, per-label counts)."""
+    current = _effective(state, site)
+    warnings: list[dict[str, str]] = []
+    facts: dict[str, Any] = {"against": current, "n": 0, "counts": {}}
+    if current == version:
+        return warnings, facts
+    names = lambda labels: ", ".join(category_label(y) for y in labels)  # noqa: E731
+    mine = _labels_of(reg, version)
+    theirs = _labels_of(reg, current)
+    lost = [y for y in theirs if y not in mine]
+    if lost:
+        warnings.append({"code": "lacks_active_label", "text": _(
+            "%(v)s does not know %(labels)s, which the active model %(active)s gives: these "
+            "scores disappear from every comment it scores.", v=version, labels=names(lost),
+            active=current)})
+    sites = _sites_by_id()
+    affected = [site] if site is not None else [
+        s for sid, s in sites.items() if not state["sites"].get(sid)]
+    for s in affected:
+        for label, rule in _policy_uses(s).items():
+            if label not in mine:
+                warnings.append({"code": "lacks_policy_label", "text": _(
+                    "The policy of %(site)s uses %(label)s (%(rule)s), which %(v)s does not "
+                    "know: that rule would stop working.", site=s.name,
+                    label=category_label(label), rule=rule, v=version)})
+    trained = [t for v in (version, current) if (t := trained_until(_info(reg, v)))]
+    data = recent_decisions(db.session(), current_app.config.get(
+        "MODEL_COMPARE_RECENT", DEFAULT_RECENT), site_id=None if site is None else site.id,
+        trained=trained)
+    counts = {y: data.gold.count(y) for y in sorted(set(mine) | set(theirs) | set(data.gold),
+                                                   key=lambda y: (y not in LABELS, y))}
+    facts.update(n=len(data), counts=counts)
+    few = [y for y, k in counts.items() if k < MIN_EXAMPLES_PER_LABEL]
+    if few:
+        warnings.append({"code": "few_examples", "text": _(
+            "The evaluation has fewer than %(min)d examples of %(labels)s (%(detail)s; %(n)d "
+            "moderator decisions in all): too few to tell whether %(v)s is better.",
+            min=MIN_EXAMPLES_PER_LABEL, labels=names(few), n=len(data), v=version,
+            detail=", ".join(f"{category_label(y)} {counts[y]}" for y in few))})
+    if len(data):
+        try:
+            [result] = compare(reg, version, current, [data],
+                               cache_client=current_app.extensions.get("vimod.redis"))
+        except (ModelLoadError, KeyError, ValueError):
+            result = None
+        if result is not None:
+            drops = [(y, result.b.report["per_class"][y]["f1"],
+                      result.a.report["per_class"][y]["f1"]) for y in result.labels
+                     if result.a.report["per_class"][y]["f1"]
+                     < result.b.report["per_class"][y]["f1"]]
+            if drops:
+                warnings.append({"code": "f1_drop", "text": _(
+                    "F1 drops on the same %(n)d moderator decisions for %(labels)s (%(detail)s).",
+                    n=len(data), labels=names([y for y, _a, _b in drops]),
+                    detail=", ".join(f"{category_label(y)} {a:.3f} → {b:.3f}"
+                                     for y, a, b in drops))})
+    return warnings, facts
+
+
 # --- promote / make active -----------------------------------------------------------------
 
 @bp.get("/models/<version>/promote", endpoint="models_promote_confirm")
@@ -197,7 +293,9 @@ def promote_confirm(version: str):  # noqa: ANN201
     sites = _sites_by_id()
     # A global change reaches every site except those with their own model.
     unaffected = [sites[s] for s in state["sites"] if s in sites] if site is None else []
+    warnings, facts = promotion_warnings(reg, version, site, state)
     return render_template("admin/models/promote.html", version=version, site=site,
+                           warnings=warnings, facts=facts, min_per_label=MIN_EXAMPLES_PER_LABEL,
                            current=current, pointer=_pointer(state, site) or "",
                            unaffected=unaffected, same=_already(state, site, version),
                            shadow=(state["shadow"] or {}).get("version"))
@@ -214,6 +312,12 @@ def promote(version: str):  # noqa: ANN201
         flash(_("%(v)s is already active there; nothing changed.", v=version), "ok")
         return redirect(url_for("admin.models"))
     _loadable(reg, version)
+    warnings, _facts = promotion_warnings(reg, version, site, state)
+    if warnings and request.form.get("confirm_warnings") != "yes":
+        flash(_("Not made active: %(n)d warnings need your confirmation. Read them and tick "
+                "the box to confirm.", n=len(warnings)), "error")
+        return redirect(url_for("admin.models_promote_confirm", version=version,
+                                site=site.id if site else None), 303)
     scope = _scope_name(site)
     entry = audit("model.promote", "model", version, {"scope": scope})
     db.session().flush()  # a database failure stops here, before the registry changes
@@ -223,6 +327,9 @@ def promote(version: str):  # noqa: ANN201
     except ConcurrentChange:
         _changed_meanwhile()
     details: dict[str, Any] = {"scope": scope, "from": old or DEFAULT_VERSION, "to": version}
+    if warnings:   # confirmed (refused above otherwise): which warnings, by code
+        details["warnings"] = [w["code"] for w in warnings]
+        details["warnings_confirmed"] = True
     if site is None and (state["shadow"] or {}).get("version") == version:
         reg.clear_shadow()  # the candidate now decides: comparing it with itself is moot
         details["shadow_cleared"] = True
@@ -358,7 +465,16 @@ def compare_page(version: str):  # noqa: ANN201
                         "b": {"confusion": confusion_picture(r.b.report),
                               "pr": pr_picture(r.b.curves, r.labels)}}
                 for r in results}
+    few_by_set = {}
+    for r in results:
+        few = [(y, r.a.report["per_class"][y]["support"]) for y in r.labels
+               if r.a.report["per_class"][y]["support"] < MIN_EXAMPLES_PER_LABEL]
+        if few:
+            few_by_set[r.key] = {
+                "labels": ", ".join(category_label(y) for y, _k in few),
+                "detail": ", ".join(f"{category_label(y)} {k}" for y, k in few)}
     return render_template("admin/models/compare.html", version=version, against=against,
+                           few_by_set=few_by_set, min_per_label=MIN_EXAMPLES_PER_LABEL,
                            versions=versions, active=active, sets=results,
                            pictures=pictures, shadow=shadow, shadow_figures=shadow_figures,
                            seconds=time.perf_counter() - t0, recent=len(sets[0]),

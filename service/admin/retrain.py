@@ -9,7 +9,7 @@ import re
 import uuid
 from typing import Any
 
-from flask import abort, current_app, flash, jsonify, redirect, render_template, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -17,8 +17,10 @@ from sqlalchemy import select
 
 from service import db, retraining
 from service.admin import audit, bp, section
+from service.model_compare import MIN_EXAMPLES_PER_LABEL
 from service.params import parse_id
 from service.queueing import enqueue_retrain
+from service.review_labels import category_label
 from service.storage import TrainingRun, User
 
 section("admin.retrain", _l("Retraining"))
@@ -103,7 +105,38 @@ def _view(run: TrainingRun, alive: Any) -> dict[str, Any]:
         "seconds": (round((run.finished_at - run.started_at).total_seconds())
                     if run.finished_at and run.started_at else None),
         "headline": retraining.headline(run.metrics),
+        "choices": _choices(run),
     }
+
+
+def _choices(run: TrainingRun) -> list[str]:
+    """The explicit choices a run was started with, and what it lacked (issue #17): shown
+    on the run from the moment it is queued, not only after it finished."""
+    params = run.params or {}
+    data = (run.metrics or {}).get("data") or {}
+    out = []
+    mode = data.get("mode") if isinstance(data, dict) else None
+    if mode == "decisions_only" or (mode is None and params.get("decisions_only")):
+        out.append(_("Trained on the moderators' decisions and imported examples only "
+                     "(the base data was missing)."))
+    elif mode == "partial_base":
+        out.append(_("Trained without some of the base data files (they were missing)."))
+    lacking = data.get("lacking_labels") if isinstance(data, dict) else None
+    if lacking:
+        out.append(_("This version does not know these labels of the active model: "
+                     "%(labels)s.", labels=", ".join(category_label(y) for y in lacking)))
+    elif lacking is None and params.get("allow_missing_labels"):
+        out.append(_("Started accepting that the new model may not know some labels of "
+                     "the active model."))
+    return out
+
+
+def _preflight(options: retraining.RetrainOptions | None = None):  # noqa: ANN202
+    try:
+        return retraining.preflight(db.session(), options)
+    except Exception:  # noqa: BLE001 - the page still shows; the run checks again
+        current_app.logger.warning("retraining preflight failed", exc_info=True)
+        return None
 
 
 def _page(status: int = 200):  # noqa: ANN202
@@ -115,7 +148,10 @@ def _page(status: int = 200):  # noqa: ANN202
     runs = [(run, username, _view(run, alive)) for run, username in rows]
     current = runs[0] if runs else None
     busy = next((v for _, _, v in runs if v["live"]), None)
+    check = _preflight()
     return render_template("admin/retrain/index.html", runs=runs, current=current, busy=busy,
+                           check=check, label_names=LABEL_NAMES,
+                           basename=lambda p: str(p).replace("\\", "/").rsplit("/", 1)[-1],
                            poll_ms=current_app.config.get("RETRAIN_POLL_MS", 1500)), status
 
 
@@ -128,11 +164,30 @@ def retrain():  # noqa: ANN201
 def retrain_start():  # noqa: ANN201
     session = db.session()
     task_id = uuid.uuid4().hex
+    options = retraining.RetrainOptions(
+        decisions_only=request.form.get("decisions_only") == "yes",
+        allow_missing_labels=request.form.get("allow_missing_labels") == "yes")
+    choices = {k: True for k in ("decisions_only", "allow_missing_labels")
+               if getattr(options, k)}
     try:
         run = retraining.start_run(
             session, created_by=current_user.id, alive=_alive(), task_id=task_id,
+            options=options,
             on_created=lambda r: audit("model.retrain", "training_run", r.id,
-                                       {"task_id": task_id}))
+                                       {"task_id": task_id, **choices}))
+    except retraining.NeedsChoice as exc:
+        session.rollback()
+        check = exc.check
+        if check.missing_base and not check.decisions_only:
+            flash(_("Not started: the base data is missing (%(n)d files). Put the files in "
+                    "place, or tick \u201cTrain on the decisions and imported examples "
+                    "only\u201d to train without them.", n=len(check.missing_base)), "error")
+        if check.lacking and not check.allow_missing_labels:
+            flash(_("Not started: the new model would not know %(labels)s, which the active "
+                    "model has. Tick the box to accept this, or add examples of it.",
+                    labels=", ".join(category_label(y) for y in check.lacking)),
+                  "error")
+        return _page(409)
     except retraining.RunInProgress as exc:
         session.rollback()
         flash(_("A retraining run is already in progress (run %(id)d); wait for it to "
@@ -162,7 +217,15 @@ def retrain_run(run_id: int):  # noqa: ANN201
         abort(404)
     username = session.scalar(select(User.username).where(User.id == run.created_by)) \
         if run.created_by else None
+    held = (run.metrics or {}).get("held_out") or {}
+    few = [(y, m.get("support", 0)) for y, m in (held.get("per_class") or {}).items()
+           if isinstance(m, dict) and m.get("support", 0) < MIN_EXAMPLES_PER_LABEL]
+    few_text = _("Too few examples to tell the models apart: fewer than %(min)d of "
+                 "%(labels)s (%(detail)s).", min=MIN_EXAMPLES_PER_LABEL,
+                 labels=", ".join(category_label(y) for y, _k in few),
+                 detail=", ".join(f"{category_label(y)} {k}" for y, k in few)) if few else None
     return render_template("admin/retrain/run.html", run=run, username=username,
+                           few_text=few_text,
                            view=_view(run, _alive()), label_names=LABEL_NAMES,
                            poll_ms=current_app.config.get("RETRAIN_POLL_MS", 1500))
 

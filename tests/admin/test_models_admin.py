@@ -52,6 +52,7 @@ HATE = [
     "bọn bắc kỳ chó má cút đi", "bon bac ky cho ma", "bọn nam kỳ lừa đảo cút về",
     "lũ bắc kỳ súc vật", "bọn này đáng chết hết", "lu nam ky suc vat", "giết hết bọn nó đi",
 ]
+CONFIRM = {"confirm_warnings": "yes"}   # the promote page's warnings, read and confirmed
 FULL = "v1-full"   # knows clean / spam / offensive / hate
 TWO = "v2-two"     # knows clean / spam only
 
@@ -129,7 +130,8 @@ def test_models_page_admins_only(ui, registry) -> None:  # noqa: ANN001, F811
     assert mod.get("/admin/models").status_code == 403
     assert mod.get(f"/admin/models/{FULL}").status_code == 403
     token = csrf(mod.get("/review").get_data(as_text=True))
-    r = mod.post(f"/admin/models/{FULL}/promote", data={"csrf_token": token, "expect": ""})
+    r = mod.post(f"/admin/models/{FULL}/promote",
+        data={"csrf_token": token, **CONFIRM, "expect": ""})
     assert r.status_code == 403
     assert registry.active_version() == DEFAULT_VERSION
 
@@ -141,13 +143,76 @@ def test_list_shows_every_version_default_first(ui, registry) -> None:  # noqa: 
     assert order == [DEFAULT_VERSION, TWO, FULL]   # shipped first, then newest name first
     row = html.split(f'<tr data-version="{FULL}"')[1].split("</tr>")[0]
     assert "41" in row or "42" in row  # texts in the training data summary
-    assert "cross-validation" in row   # headline metric
+    # Issue #17: a version's cross-validated figure (on its own training data) is not shown
+    # beside another's; only figures on the same examples (the base evaluation files).
+    cv = Registry().info(FULL)["metrics"]["cross_validation"]["macro_f1"]
+    assert "cross-validation" not in row and f"{cv:.3f}" not in row
+    assert "not measured on the base evaluation files" in row
     default_row = html.split(f'<tr data-version="{DEFAULT_VERSION}"')[1].split("</tr>")[0]
-    assert "44492" in default_row and "0.652" in default_row
+    assert "44492" in default_row and "0.652" not in default_row   # its cross-validation
+    assert "vihsd_dev.csv</code> (2672 examples): 0.630" in default_row
+    assert "Only figures measured on the same examples are shown side by side" in html
     assert 'href="/admin/models"' in html  # the console's navigation has the section
 
 
 # --- promote -------------------------------------------------------------------------------
+
+def test_promote_refused_without_confirming_a_lost_policy_label(ui, registry, sessions) -> None:  # noqa: ANN001, F811
+    """Issue #17: the candidate lacks "hate", which the active model gives and a site's
+    auto-reject uses: the confirm page names the warnings, the promotion is refused without
+    the explicit confirmation, and the confirmation is audited."""
+    from service.storage import Site
+
+    app, keys = ui
+    site_a = keys["a"][0]
+    with sessions() as s:
+        site = s.get(Site, site_a)
+        site.settings = {**(site.settings or {}), "auto_reject": {"hate": 0.95, "spam": "off"}}
+        s.commit()
+    c = admin_client(app)
+    html = c.get(f"/admin/models/{TWO}/promote").get_data(as_text=True)
+    warnings = re.findall(r'data-warning="([a-z_]+)">([^<]*)<', html)
+    assert [code for code, _ in warnings] == [
+        "lacks_active_label", "lacks_policy_label", "few_examples"]
+    texts = dict(warnings)
+    assert "does not know Offensive, Hate" in texts["lacks_active_label"]
+    assert "Báo A" in texts["lacks_policy_label"] and "Hate" in texts["lacks_policy_label"]
+    assert "auto-reject at 0.95" in texts["lacks_policy_label"]
+    assert "Spam" not in texts["lacks_policy_label"]            # switched off: not used
+    assert "fewer than 30 examples" in texts["few_examples"]
+    assert "data-confirm-warnings" in html
+    token = csrf(html)
+    r = c.post(f"/admin/models/{TWO}/promote", data={"csrf_token": token, "expect": ""})
+    assert r.status_code == 303 and r.headers["Location"].endswith(f"/admin/models/{TWO}/promote")
+    assert registry.active_version() == DEFAULT_VERSION and audits(sessions) == []
+    page = c.get(r.headers["Location"]).get_data(as_text=True)
+    assert "Not made active: 3 warnings need your confirmation." in page
+    r = c.post(f"/admin/models/{TWO}/promote",
+               data={"csrf_token": token, "expect": "", "confirm_warnings": "yes"})
+    assert r.status_code == 302 and registry.active_version() == TWO
+    (entry,) = audits(sessions, "model.promote")
+    assert entry.details == {"scope": "global", "from": DEFAULT_VERSION, "to": TWO,
+                             "warnings": ["lacks_active_label", "lacks_policy_label",
+                                          "few_examples"], "warnings_confirmed": True}
+
+
+def test_promote_warns_of_an_f1_drop_on_the_same_decisions(ui, registry, resources, sessions) -> None:  # noqa: ANN001, F811, E501
+    app, keys = ui
+    key = keys["a"][1]
+    for text in SPAM[:3]:
+        decide(sessions, post_comment(app, key, resources, text), "spam")
+    for text in HATE[:3]:
+        decide(sessions, post_comment(app, key, resources, text), "hate")
+    c = admin_client(app)
+    c.post(f"/admin/models/{FULL}/promote", data={
+        "csrf_token": csrf(c.get(f"/admin/models/{FULL}/promote").get_data(as_text=True)),
+        **CONFIRM, "expect": ""})
+    assert registry.active_version() == FULL
+    html = c.get(f"/admin/models/{TWO}/promote").get_data(as_text=True)
+    drop = re.search(r'data-warning="f1_drop">([^<]*)<', html).group(1)
+    assert "on the same 6 moderator decisions" in drop and "Hate 1.000 → 0.000" in drop
+    assert "Compared with v1-full on 6 moderator decisions" in html
+
 
 def test_promote_needs_confirmation_csrf_and_is_audited(ui, registry, sessions) -> None:  # noqa: ANN001, F811
     app, keys = ui
@@ -160,22 +225,24 @@ def test_promote_needs_confirmation_csrf_and_is_audited(ui, registry, sessions) 
     # no CSRF token: refused, nothing changes
     assert c.post(f"/admin/models/{FULL}/promote", data={"expect": ""}).status_code == 400
     # the state the page showed is no longer the state: refused
-    r = c.post(f"/admin/models/{FULL}/promote", data={"csrf_token": token, "expect": TWO})
+    r = c.post(f"/admin/models/{FULL}/promote",
+        data={"csrf_token": token, **CONFIRM, "expect": TWO})
     assert r.status_code == 409 and "text/html" in r.content_type
     assert registry.active_version() == DEFAULT_VERSION and audits(sessions) == []
 
-    r = c.post(f"/admin/models/{FULL}/promote", data={"csrf_token": token, "expect": ""})
+    r = c.post(f"/admin/models/{FULL}/promote", data={"csrf_token": token, **CONFIRM, "expect": ""})
     assert r.status_code == 302
     assert registry.active_version() == FULL
     (entry,) = audits(sessions, "model.promote")
     assert (entry.actor, entry.target_type, entry.target_id) == ("quantri", "model", FULL)
-    assert entry.details == {"scope": "global", "from": DEFAULT_VERSION, "to": FULL}
+    assert entry.details == {"scope": "global", "from": DEFAULT_VERSION, "to": FULL,
+                             "warnings": ["few_examples"], "warnings_confirmed": True}
     listed = c.get("/admin/models").get_data(as_text=True)
     scope_row = listed.split('data-scope="global"')[1].split("</tr>")[0]
     assert f">{FULL}</a>" in scope_row
 
     # the same again: nothing to do, nothing audited
-    c.post(f"/admin/models/{FULL}/promote", data={"csrf_token": token, "expect": FULL})
+    c.post(f"/admin/models/{FULL}/promote", data={"csrf_token": token, **CONFIRM, "expect": FULL})
     assert len(audits(sessions, "model.promote")) == 1
 
     # one site only
@@ -183,11 +250,12 @@ def test_promote_needs_confirmation_csrf_and_is_audited(ui, registry, sessions) 
     html = c.get(f"/admin/models/{TWO}/promote?site={site_a}").get_data(as_text=True)
     assert "Báo A" in html and re.search(rf"data-from>\s*{FULL}<", html)
     r = c.post(f"/admin/models/{TWO}/promote",
-               data={"csrf_token": token, "site": str(site_a), "expect": ""})
+               data={"csrf_token": token, **CONFIRM, "site": str(site_a), "expect": ""})
     assert r.status_code == 302
     assert registry.active_version(site_a) == TWO and registry.active_version() == FULL
     assert audits(sessions, "model.promote")[-1].details == {
-        "scope": f"site:{site_a}", "from": DEFAULT_VERSION, "to": TWO}
+        "scope": f"site:{site_a}", "from": DEFAULT_VERSION, "to": TWO,
+        "warnings": ["lacks_active_label", "few_examples"], "warnings_confirmed": True}
     listed = c.get("/admin/models").get_data(as_text=True)
     assert f'data-scope="site:{site_a}"' in listed
 
@@ -222,8 +290,8 @@ def test_a_version_that_does_not_load_is_refused_not_a_500(
     monkeypatch.setenv("VIMOD_BASE_DATA", str(tmp_path))   # something to evaluate on
     c = admin_client(app)
     token = csrf(c.get("/admin/models").get_data(as_text=True))
-    c.post(f"/admin/models/{TWO}/promote", data={"csrf_token": token, "expect": ""})
-    c.post(f"/admin/models/{DEFAULT_VERSION}/promote", data={"csrf_token": token,
+    c.post(f"/admin/models/{TWO}/promote", data={"csrf_token": token, **CONFIRM, "expect": ""})
+    c.post(f"/admin/models/{DEFAULT_VERSION}/promote", data={"csrf_token": token, **CONFIRM,
                                                              "expect": TWO})
     (registry.path_of(FULL) / "weights.npz").write_bytes(b"truncated")
     (registry.path_of(TWO) / "vocab.json.gz").write_bytes(b"not gzip")
@@ -254,7 +322,8 @@ def test_rollback_and_make_active_on_an_earlier_version(ui, registry, sessions) 
                                                        "target": ""})
     assert r.status_code == 409
     for version, expect in ((FULL, ""), (TWO, FULL)):
-        c.post(f"/admin/models/{version}/promote", data={"csrf_token": token, "expect": expect})
+        c.post(f"/admin/models/{version}/promote",
+            data={"csrf_token": token, **CONFIRM, "expect": expect})
     assert registry.active_version() == TWO
 
     html = c.get("/admin/models/pointer/rollback").get_data(as_text=True)
@@ -280,15 +349,15 @@ def test_rollback_and_make_active_on_an_earlier_version(ui, registry, sessions) 
     assert len(audits(sessions)) == n
 
     # "make active" on any earlier version is a promotion of it
-    c.post(f"/admin/models/{TWO}/promote", data={"csrf_token": token, "expect": ""})
-    c.post(f"/admin/models/{FULL}/promote", data={"csrf_token": token, "expect": TWO})
+    c.post(f"/admin/models/{TWO}/promote", data={"csrf_token": token, **CONFIRM, "expect": ""})
+    c.post(f"/admin/models/{FULL}/promote", data={"csrf_token": token, **CONFIRM, "expect": TWO})
     r = c.post(f"/admin/models/{DEFAULT_VERSION}/promote",
-               data={"csrf_token": token, "expect": FULL})
+               data={"csrf_token": token, **CONFIRM, "expect": FULL})
     assert r.status_code == 302 and registry.active_version() == DEFAULT_VERSION
 
     # a site's own pointer rolls back to following the global model
     site_a = keys["a"][0]
-    c.post(f"/admin/models/{TWO}/promote", data={"csrf_token": token, "site": site_a,
+    c.post(f"/admin/models/{TWO}/promote", data={"csrf_token": token, **CONFIRM, "site": site_a,
                                                   "expect": ""})
     html = c.get(f"/admin/models/pointer/rollback?site={site_a}").get_data(as_text=True)
     assert re.search(rf"data-from>\s*{TWO}<", html)
@@ -318,7 +387,7 @@ def test_shadow_switch(ui, registry, sessions) -> None:  # noqa: ANN001, F811
     assert "flag shadow" in row
 
     # promoting the shadow candidate globally ends shadow mode (recorded in the audit)
-    c.post(f"/admin/models/{FULL}/promote", data={"csrf_token": token, "expect": ""})
+    c.post(f"/admin/models/{FULL}/promote", data={"csrf_token": token, **CONFIRM, "expect": ""})
     assert registry.shadow() is None
     assert audits(sessions, "model.promote")[-1].details["shadow_cleared"] is True
 
@@ -368,6 +437,13 @@ def test_compare_page(ui, registry, resources, sessions, redis_client) -> None: 
     # side by side: the candidate and the active default, 2 pictures each
     assert section.count("<svg") == 4 and section.count('class="confusion"') == 2
     assert section.count("<polyline") >= 4
+    # Issue #17: the figures are on the same examples, and the page says which and how many,
+    # and that this few cannot tell the models apart.
+    n = len(DECIDED)
+    assert (f"Both versions measured on the same {n} examples: moderator decisions."
+            in section)
+    assert "Too few examples to tell the models apart: fewer than 30 of" in section
+    assert "cross-validat" not in html.lower()
 
     # the "would have got right" figures are exactly what the models answer
     texts = [b for b, _ in DECIDED]

@@ -44,6 +44,8 @@ def test_compare_pictures_then_promote_with_confirmation(
     assert page.inner_text("[data-from]").strip() == DEFAULT_VERSION
     assert page.inner_text("[data-to]").strip() == FULL
     assert registry.active_version() == DEFAULT_VERSION   # nothing yet: only the question
+    assert page.locator("[data-warning=few_examples]").count() == 1   # no decisions yet
+    page.check("[data-confirm-warnings]")
     page.locator("button[data-confirm]").click()
     page.wait_for_url("**/admin/models")
     assert page.inner_text('tr[data-scope="global"] [data-active-version]') == FULL

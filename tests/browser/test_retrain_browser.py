@@ -48,6 +48,9 @@ def test_retrain_button_shows_live_progress(page, ui, training_worker) -> None: 
     sign_in(page, "quantri")
     page.goto("/admin/retrain")
     assert page.locator("[data-run-poll]").count() == 0          # no run yet
+    # Only vihsd_train.csv is there: the page says so, and the run needs the explicit choice.
+    assert page.locator("[data-base-missing]").count() == 1
+    page.check("[data-decisions-only]")
     with page.expect_navigation():
         page.click("button[data-retrain]")
     first = _box(page)

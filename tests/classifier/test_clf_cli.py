@@ -115,3 +115,28 @@ def test_train_nb_option_is_recorded(data_files, tmp_path):
     assert meta["params"]["nb"] is True
     metrics = json.loads((out / "metrics.json").read_text("utf-8"))
     assert metrics["cross_validation"]["nb"] is True
+
+
+def test_promote_refuses_a_version_that_loses_a_label(tmp_path):
+    """Issue #17: a version without "hate" does not silently replace one that has it."""
+    from models.classifier.datasets import Dataset
+    from models.classifier.train import TrainParams, train
+    from tests.classifier.conftest import CLEAN, SPAM
+
+    pairs = [(t, "clean") for t in CLEAN] + [(t, "spam") for t in SPAM]
+    ds = Dataset(texts=[t for t, _ in pairs], labels=[y for _, y in pairs],
+                 weights=[1.0] * len(pairs), sources=[0] * len(pairs),
+                 summary=[{"file": "tiny", "used": len(pairs)}])
+    clf, metrics = train(ds, TrainParams(min_df=1, folds=2))
+    clf.save(tmp_path / "two", metrics=metrics, data_summary={"total": len(ds)})
+    reg = tmp_path / "reg"
+    runner = CliRunner()
+    res = runner.invoke(model, ["promote", str(tmp_path / "two"), "--registry", str(reg)])
+    assert res.exit_code == 1
+    assert "does not know offensive, hate, which the active model default gives" in res.output
+    res = runner.invoke(model, ["list", "--registry", str(reg), "--json"])
+    assert [r["active"] for r in json.loads(res.output)] == [["global"], []]  # unchanged
+    version = json.loads(res.output)[1]["version"]
+    res = runner.invoke(model, ["promote", version, "--registry", str(reg),
+                                "--allow-missing-labels"])
+    assert res.exit_code == 0 and f"global: default -> {version}" in res.output
