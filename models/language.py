@@ -1,0 +1,136 @@
+"""Which language is a comment written in? Enough to keep the Vietnamese classifier off
+text it was never trained on ("Thanks for the update. Stay safe…" scored as spam).
+
+``identify(text)`` returns a :class:`LanguageGuess` with ``language`` one of
+
+* ``vi``: Vietnamese, including code-switching ("Bài này hay quá, thanks ad", "deadline dự
+  án này là khi nào") and text typed without marks ("bai viet hay qua");
+* ``en``: English;
+* ``zh`` / ``ja`` / ``ko`` / ``th`` / ``ru`` (Cyrillic) / ``ar`` / ``hi``: other scripts.
+
+Latin-script text that is neither Vietnamese nor recognisably English (keyboard mashing
+"Bdjdjsdnjdej", which ViSpamReviews labels spam; the odd French comment) is left ``vi``: the
+Vietnamese model has seen such junk, and a guess that is wrong there costs a spam score.
+
+How: every word votes. A word with Vietnamese marks that has the shape of a Vietnamese
+syllable (``models.normalize.is_vietnamese_syllable``), an unmarked word that has that shape
+and is not an English word, and a teencode form ("ko", "dc") vote Vietnamese; a word from
+``models/data/english_words.txt`` that cannot be a Vietnamese syllable ("thanks", "for",
+"update") votes English; other Latin words that cannot be Vietnamese syllables ("Trump",
+"iPhone", words missing from the list) vote half for "foreign"; words that are both
+("a", "to", "me", "in", "the") do not vote, nor do capitalised unmarked syllables after the
+first word (Vietnamese names in English text: "in Da Nang"). The comment is foreign when
+the foreign votes reach ``MIN_FOREIGN`` and at least ``FOREIGN_SHARE`` of all votes: a few
+English words in a Vietnamese comment leave it Vietnamese: uncertain text stays Vietnamese
+(it is what the site publishes and the model is trained on). URLs, e-mail
+addresses and numbers are not words here.
+
+Why hand-written rather than a library: the question is narrow (Vietnamese or not), the
+knowledge it needs — Vietnamese syllable shapes, teencode, common English words — is
+already in ``models``; general identifiers either need a model download (fastText
+``lid.176``, 126 MB / 917 kB compressed, not on PyPI) or weigh tens to hundreds of MB
+(``lingua-language-detector``), and short unaccented Vietnamese is exactly where they are
+weakest (it reads as Latin-script noise). This one costs a few microseconds per comment.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from models.normalize import has_vietnamese_marks, is_vietnamese_syllable, strip_marks
+from models.teencode import load_teencode
+
+__all__ = ["LanguageGuess", "identify", "FOREIGN_SHARE", "MIN_FOREIGN", "VIETNAMESE"]
+
+VIETNAMESE = "vi"
+FOREIGN_SHARE = 0.75  # share of the votes that must be foreign
+MIN_FOREIGN = 2.5  # and at least this many foreign votes ("ok thanks" is too little to go on)
+
+_SKIP = re.compile(r"(?i)\b(?:https?://|www\.)\S+|\S+@\S+\.\w+|\b[\w.-]+\.(?:com|vn|net|org)\b\S*")
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+
+# Unicode script of a letter, by the start of its name, for non-Latin scripts.
+_SCRIPTS = (("CJK", "zh"), ("HIRAGANA", "ja"), ("KATAKANA", "ja"), ("HANGUL", "ko"),
+            ("THAI", "th"), ("CYRILLIC", "ru"), ("ARABIC", "ar"), ("DEVANAGARI", "hi"))
+
+
+@dataclass(frozen=True)
+class LanguageGuess:
+    language: str  # "vi" | "en" | "zh" | "ja" | "ko" | "th" | "ru" | "ar" | "hi"
+    vietnamese: float  # votes for Vietnamese
+    foreign: float  # votes for the foreign language
+    english: int  # of which English words from the list
+
+    @property
+    def is_vietnamese(self) -> bool:
+        return self.language == VIETNAMESE
+
+    def to_dict(self) -> dict:
+        return {"language": self.language, "vietnamese_votes": self.vietnamese,
+                "foreign_votes": self.foreign, "english_words": self.english}
+
+
+@lru_cache(maxsize=1)
+def _english() -> frozenset[str]:
+    text = resources.files("models").joinpath("data/english_words.txt").read_text("utf-8")
+    return frozenset(w.strip().lower() for w in text.splitlines()
+                     if w.strip() and not w.startswith("#"))
+
+
+@lru_cache(maxsize=200_000)
+def _vote(word: str) -> tuple[str, float]:
+    """("vi" | "en" | "foreign" | script code | "", weight) for one word."""
+    lw = word.lower().replace("’", "'")
+    if not lw.isascii():
+        if has_vietnamese_marks(lw):
+            return ("vi", 1.0) if is_vietnamese_syllable(lw) else ("foreign", 0.5)
+        ch = next((c for c in lw if c.isalpha() and not c.isascii()), "")
+        name = unicodedata.name(ch, "") if ch else ""
+        for prefix, code in _SCRIPTS:
+            if name.startswith(prefix):
+                # One Han character is one word; a run of them is counted as its length.
+                return code, float(len(lw)) if code in ("zh", "ja", "th") else 1.0
+        if strip_marks(lw).isascii():  # Latin with other marks: "très", "über", "niño"
+            return "foreign", 0.5
+        return "", 0.0
+    english = lw in _english() or (lw.endswith("'s") and lw[:-2] in _english())
+    vn_shape = is_vietnamese_syllable(lw)
+    if english:
+        return ("", 0.0) if vn_shape else ("en", 1.0)
+    if vn_shape or lw in load_teencode():
+        return "vi", 1.0
+    if "'" in lw:  # don't, it's, I'm: no Vietnamese word has an apostrophe
+        return "en", 1.0
+    return "foreign", 0.5
+
+
+def identify(text: str) -> LanguageGuess:
+    """The language of ``text`` (normalized or not); see the module's docstring."""
+    vi = foreign = 0.0
+    english = 0
+    scripts: dict[str, float] = {}
+    for n, word in enumerate(_WORD.findall(_SKIP.sub(" ", text))):
+        kind, weight = _vote(word)
+        if kind == "vi" and n and word[0].isupper() and word.isascii():
+            continue  # a name inside the text ("in Da Nang", "Ho Chi Minh City"): no vote
+        if kind == "vi":
+            vi += weight
+        elif kind == "en":
+            english += 1
+            foreign += weight
+        elif kind == "foreign":
+            foreign += weight
+        elif kind:
+            scripts[kind] = scripts.get(kind, 0.0) + weight
+            foreign += weight
+    language = VIETNAMESE
+    if foreign >= MIN_FOREIGN and foreign >= FOREIGN_SHARE * (foreign + vi):
+        if scripts and max(scripts.values()) >= 0.5 * foreign:
+            language = max(scripts, key=scripts.__getitem__)
+        elif english >= 2 and english >= 0.4 * foreign:
+            language = "en"
+    return LanguageGuess(language, round(vi, 2), round(foreign, 2), english)
