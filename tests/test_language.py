@@ -111,3 +111,14 @@ def test_card_says_why_there_is_no_score(ui, resources, sessions) -> None:  # no
     html = client.get(f"/review/{c.id}").get_data(as_text=True)
     assert ("Not Vietnamese (English): no category score from the classifier, which reads "
             "Vietnamese only.") in html
+
+
+@pytest.mark.parametrize("text", [
+    "Bài viết rất hữu ích, cảm ơn tác giả đã tổng hợp thông tin",  # the fast path
+    "Thanks tác giả, bài viết rất hữu ích cho mình 👍",  # emoji: counted
+    "From Cà Mau. With Love", "谢谢分享这篇文章 rất hay", "Спасибо, bài viết hay",
+] + ENGLISH_CLEAN[:3] + MIXED + UNACCENTED[:3])
+def test_fast_path_answers_as_the_vote_count(text: str) -> None:
+    from models.language import _count_votes
+
+    assert identify(text).language == _count_votes(text).language
