@@ -9,6 +9,7 @@ import pytest
 
 from models.language import identify
 from service.storage import Comment, CommentStatus
+from tests.admin.test_models_admin import registry, tiny_models  # noqa: F401 - fixtures
 from tests.helpers import headers, payload, set_settings
 from tests.language_samples import ENGLISH_CLEAN, ENGLISH_SPAM, MIXED, UNACCENTED
 from tests.test_review import login, ui  # noqa: F401 - the ui fixture
@@ -122,3 +123,21 @@ def test_fast_path_answers_as_the_vote_count(text: str) -> None:
     from models.language import _count_votes
 
     assert identify(text).language == _count_votes(text).language
+
+
+def test_shadow_model_does_not_score_foreign_comments(registry) -> None:  # noqa: ANN001, F811
+    from models.classifier.registry import clear_cache
+    from tests.admin.test_models_admin import FULL
+    from workers.pipeline import classifier
+    from workers.pipeline.context import CommentContext
+
+    texts = [ENGLISH_CLEAN[0], "Bài viết rất hay, cảm ơn tác giả"]
+    ctxs = [CommentContext(comment_id=i, site_id=1, body=t, author_name="Lan",
+                           author_email="lan@example.vn", client_ip=None, site_settings={})
+            for i, t in enumerate(texts, 1)]
+    registry.set_shadow(FULL)
+    clear_cache()
+    foreign, vietnamese = classifier.run(ctxs, list(texts))
+    assert foreign.scores is None and "shadow" not in foreign.data
+    assert foreign.flags == ["foreign_language"]
+    assert vietnamese.data["shadow"]["version"] == FULL
