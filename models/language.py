@@ -48,7 +48,7 @@ __all__ = ["LanguageGuess", "identify", "FOREIGN_SHARE", "MIN_FOREIGN", "VIETNAM
 
 VIETNAMESE = "vi"
 FOREIGN_SHARE = 0.75  # share of the votes that must be foreign
-MIN_FOREIGN = 2.5  # and at least this many foreign votes ("ok thanks" is too little to go on)
+MIN_FOREIGN = 2.0  # and at least this many foreign votes (two English words: "Very good")
 
 _SKIP = re.compile(r"(?i)\b(?:https?://|www\.)\S+|\S+@\S+\.\w+|\b[\w.-]+\.(?:com|vn|net|org)\b\S*")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")

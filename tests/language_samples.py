@@ -22,6 +22,8 @@ ENGLISH_CLEAN = [
     "Where can I find the full list of the new regulations?",
     "Happy new year to all the readers and the team at the paper!",
     "We were in Hoi An during the flood, the local people were so kind to us.",
+    "Very good",
+    "Good job, reporters!",
 ]
 
 # English spam: caught by the rules (phone number, link), not by the classifier.

@@ -39,7 +39,8 @@ def test_mixed_and_unaccented_stay_vietnamese(text: str) -> None:
 
 @pytest.mark.parametrize(("text", "language"), [
     ("谢谢分享这篇文章", "zh"), ("Спасибо за интересную статью", "ru"),
-    ("기사 잘 읽었습니다 감사합니다", "ko"), ("ok thanks", "vi"),  # too little to go on
+    ("기사 잘 읽었습니다 감사합니다", "ko"), ("Very good", "en"),
+    ("Thanks", "vi"), ("ok ok ok ok", "vi"),  # too little to go on
     ("Bdjdjsdnjdej jjsjn djsjsns", "vi"),  # keyboard mashing stays with the model (spam)
 ])
 def test_other_scripts(text: str, language: str) -> None:
