@@ -18,7 +18,8 @@ Then, with the shipped default model, in a fresh single-threaded process
 pinned to one core: batch classification speed (batches of 1,000) on the dev
 comments — with empty per-token caches ("cold"), after a warm-up on the train
 comments ("unseen": the headline figure, a worker that has been running), and
-the same comments again ("repeat") — model load time, and
+the same comments again ("repeat"), "unseen" again with the language check in front as the
+pipeline's classifier phase runs it (models/language.py) — model load time, and
 the process RSS with the model loaded (and with the diacritics model as well,
 which a worker also holds). Last, the shipped model on vimod's own news-comment
 development set (``benchmarks/news_dev.py``: 4-class and 3-class figures, confusion
@@ -80,6 +81,18 @@ res["warmup"] = run(warm)                    # other comments (train files)
 res["n_warm"] = len(warm)
 res["unseen"] = run(texts)                   # then the dev comments, never seen
 res["repeat"] = run(texts)                   # the same comments again
+# As the classifier phase runs since #17: the language check first, Vietnamese scored.
+from models.language import identify
+clf = Classifier.load(default_model_dir(), version="default")   # fresh caches
+for x in warm:
+    identify(x)
+run(warm)
+def run_lang(batch):
+    t = time.perf_counter()
+    for i in range(0, len(batch), 1000):
+        clf.predict_proba([x for x in batch[i:i + 1000] if identify(x).language == "vi"])
+    return len(batch) / (time.perf_counter() - t)
+res["unseen_language"] = run_lang(texts)
 t = time.perf_counter()
 for x in texts[:300]:
     clf.explain(x)
@@ -183,6 +196,11 @@ def main() -> None:
         print(f"{'speed, one core':<22}{'comments/s, unseen':<22}{s['unseen']:>8.0f}{5000:>8d}  "
               f"{'yes' if s['unseen'] >= 5000 else 'no':<4}{'':>8}  "
               f"after a {s['n_warm']}-comment warm-up; n={s['n']}")
+        if "unseen_language" in s:
+            v = s["unseen_language"]
+            print(f"{'':<22}{'+ language check':<22}{v:>8.0f}{5000:>8d}  "
+                  f"{'yes' if v >= 5000 else 'no':<4}{'':>8}  "
+                  "unseen, as the pipeline's classifier phase (models/language.py first)")
         print(f"{'':<22}{'comments/s, repeat':<22}{s['repeat']:>8.0f}{'':>8}  {'':<4}{'':>8}  "
               f"same comments again; cold first pass {s['cold']:.0f}/s; "
               f"explain {s['explain_per_s']:.0f}/s")

@@ -126,7 +126,10 @@ def evaluate(model_dir: str | None = None, path: Path = NEWS_DEV) -> dict:
             else:
                 os.environ["VIMOD_MODEL_REGISTRY"] = before
     gold = [r["label"] for r in rows]
-    pred = [a["phases"]["classifier"]["label"] for a in analyses]
+    # A comment not in Vietnamese is not scored (models/language.py): no category, counted
+    # as "clean" here (the model says nothing against it) and reported apart below.
+    unscored = [i for i, a in enumerate(analyses) if "label" not in a["phases"]["classifier"]]
+    pred = [a["phases"]["classifier"].get("label", "clean") for a in analyses]
     four = _report(gold, pred, LABELS)
     merge = {"offensive": "abuse", "hate": "abuse"}
     three = _report([merge.get(g, g) for g in gold], [merge.get(p, p) for p in pred],
@@ -155,7 +158,11 @@ def evaluate(model_dir: str | None = None, path: Path = NEWS_DEV) -> dict:
     return {"model": version, "n": len(rows), "gold": dict(Counter(gold)),
             "four_class": four, "three_class": three,
             "macro_f1_predict": _report(gold, list(biased), LABELS)["macro_f1"],
-            "clean_flagged": flagged, "by_writing": by_writing}
+            "clean_flagged": flagged, "by_writing": by_writing,
+            "unscored": {"n": len(unscored), "gold": dict(Counter(gold[i] for i in unscored)),
+                         "caught_by_rules": sum(1 for i in unscored if gold[i] == "spam" and (
+                             {"link", "phone", "email", "contact_handle"}
+                             & set(analyses[i]["flags"])))}}
 
 
 def public_dev(data_dir: str, model_dir: str | None = None) -> dict:
@@ -193,6 +200,9 @@ def format_results(res: dict) -> str:
                      f"content {pct(f['content_flag'], f['n']):<18} "
                      f"risk≥0.3 {pct(f['risk_ge_0.3'], f['n']):<18} "
                      f"spam {f['label_spam']}")
+    u = res["unscored"]
+    lines.append(f"  not Vietnamese, left unscored (foreign_language): {u['n']} {u['gold']}; "
+                 f"spam among them caught by the contact rules: {u['caught_by_rules']}")
     lines.append("")
     lines.append("accuracy by writing (all labels)")
     for group, b in res["by_writing"].items():

@@ -40,6 +40,7 @@ from service.review_labels import (
     actor_label,
     category_label,
     flag_label,
+    language_label,
     reason_label,
     status_label,
     top_category,
@@ -94,7 +95,7 @@ def _visible_sites() -> list[Site]:
 # The flags a moderator can filter the queue by (labels: service/review_labels.py).
 FLAG_FILTERS: dict[str, LazyString] = {key: FLAG_LABELS[key] for key in (
     "missing_diacritics", "spam", "offensive", "hate", "link", "phone", "contact_handle",
-    "banned_word", "suspect_word", "repeat", "near_duplicate", "burst",
+    "banned_word", "suspect_word", "repeat", "near_duplicate", "burst", "foreign_language",
 )}
 
 
@@ -246,6 +247,7 @@ def ago(value: datetime | None) -> str:
 bp.add_app_template_filter(status_label, "status_label")
 bp.add_app_template_filter(flag_label, "flag_label")
 bp.add_app_template_filter(category_label, "category_label")
+bp.add_app_template_filter(language_label, "language_label")
 bp.add_app_template_filter(actor_label, "actor_label")
 bp.add_app_template_filter(reason_label, "reason_label")
 bp.add_app_template_filter(top_category, "top_category")

@@ -45,6 +45,20 @@ FLAG_LABELS: dict[str, LazyString] = {
     "stretched_letters": _l("Stretched letters"),
     "changed_by_normalization": _l("Normalized"),
     "analysis_failed": _l("Analysis failed"),
+    "foreign_language": _l("Not Vietnamese"),
+}
+
+# Languages models/language.py tells apart from Vietnamese (the card's "not scored" line).
+LANGUAGE_LABELS: dict[str, LazyString] = {
+    "vi": _l("Vietnamese"),
+    "en": _l("English"),
+    "zh": _l("Chinese"),
+    "ja": _l("Japanese"),
+    "ko": _l("Korean"),
+    "th": _l("Thai"),
+    "ru": _l("Cyrillic script"),
+    "ar": _l("Arabic"),
+    "hi": _l("Hindi"),
 }
 
 # The classifier's categories (its scores table on the card).
@@ -66,6 +80,10 @@ def flag_label(code: str) -> str:
 
 def category_label(code: str) -> str:
     return str(CATEGORY_LABELS.get(code, code))
+
+
+def language_label(code: str | None) -> str:
+    return str(LANGUAGE_LABELS.get(code or "", _l("another language")))
 
 
 # --- the decision log, in words: who decided, and why --------------------------------------

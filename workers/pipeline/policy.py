@@ -9,6 +9,11 @@ Site settings it reads (all optional):
 - `auto_approve_below` (default 0.3): with pre-moderation off, a comment with no concerns
   is published when its risk (highest of spam/offensive/hate) is below this.
 
+A comment the classifier left unscored because it is not Vietnamese (flag
+`foreign_language`, see classifier.py) is never auto-rejected on the classifier's word and,
+being a concern, never auto-approved either: a moderator reads it. Rules (banned words,
+phones, links) still decide as for any comment.
+
 Every scored comment also gets a `certainty`: how far the classifier's output is from the
 nearest decision boundary that matters to the site (see `certainty()`), so the queue can
 offer "least certain first".
@@ -29,6 +34,7 @@ INFORMATIONAL = {"changed_by_normalization", "very_short", "stretched_letters", 
 WEIGHTS = {
     "banned_word": 5, "burst": 3, "near_duplicate": 3, "phone": 3, "contact_handle": 3,
     "repeat": 2, "link": 2, "email": 2, "suspect_word": 2, "analysis_failed": 2,
+    "foreign_language": 1,  # unscored, so a moderator reads it; no reason to rush it
 }
 
 
