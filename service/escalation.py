@@ -7,6 +7,7 @@ queue with a note. Each step is an audit_log row (target "comment")."""
 from __future__ import annotations
 
 import unicodedata
+from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -34,6 +35,18 @@ def _note(note: str | None, field: str) -> str:
     return note
 
 
+def _change_pending(session: Session, comment: Comment, condition: Any, **values: Any) -> None:
+    """One conditional UPDATE of a still-pending comment: of two moderators acting at once,
+    exactly one wins; the other is told."""
+    changed = session.execute(
+        update(Comment).where(Comment.id == comment.id,
+                              Comment.status == CommentStatus.pending, condition)
+        .values(**values).execution_options(synchronize_session=False)).rowcount
+    if changed != 1:
+        session.rollback()
+        raise ModerationError(_l("Someone else has just handled this comment."))
+
+
 def escalate(session: Session, comment: Comment, user_id: int, actor: str,
              note: str | None) -> None:
     note = _note(note, _("Note for the senior editor"))
@@ -42,15 +55,8 @@ def escalate(session: Session, comment: Comment, user_id: int, actor: str,
     if comment.escalated_at is not None:
         raise ModerationError(_l("This comment is already waiting for a senior editor."))
     now = utcnow()
-    changed = session.execute(
-        update(Comment).where(Comment.id == comment.id,
-                              Comment.status == CommentStatus.pending,
-                              Comment.escalated_at.is_(None))
-        .values(escalated_at=now, escalated_by=actor, escalation_note=note)
-        .execution_options(synchronize_session=False)).rowcount
-    if changed != 1:
-        session.rollback()
-        raise ModerationError(_l("Someone else has just handled this comment."))
+    _change_pending(session, comment, Comment.escalated_at.is_(None),
+                    escalated_at=now, escalated_by=actor, escalation_note=note)
     session.add(AuditEntry(user_id=user_id, actor=actor, created_at=now,
                            action="comment.escalate", target_type="comment",
                            target_id=str(comment.id), details={"note": note}))
@@ -65,15 +71,8 @@ def send_back(session: Session, comment: Comment, user_id: int, actor: str,
         raise ModerationError(_l("This comment is no longer waiting for a senior editor."))
     escalation = {"at": comment.escalated_at.isoformat(), "by": comment.escalated_by,
                   "note": comment.escalation_note}
-    changed = session.execute(
-        update(Comment).where(Comment.id == comment.id,
-                              Comment.status == CommentStatus.pending,
-                              Comment.escalated_at.is_not(None))
-        .values(escalated_at=None, escalated_by=None, escalation_note=None)
-        .execution_options(synchronize_session=False)).rowcount
-    if changed != 1:
-        session.rollback()
-        raise ModerationError(_l("Someone else has just handled this comment."))
+    _change_pending(session, comment, Comment.escalated_at.is_not(None),
+                    escalated_at=None, escalated_by=None, escalation_note=None)
     session.add(AuditEntry(user_id=user_id, actor=actor, action="comment.escalation_return",
                            target_type="comment", target_id=str(comment.id),
                            details={"note": note, "escalation": escalation}))
