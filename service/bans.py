@@ -6,7 +6,6 @@ workers read before each comment's ban check."""
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 
 import redis as redis_lib
@@ -14,9 +13,8 @@ from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, or_
 
+from service import change_signal
 from service.storage import Ban
-
-log = logging.getLogger(__name__)
 
 GENERATION_KEY = "vimod:bans:generation"
 
@@ -58,16 +56,10 @@ def in_state(state: str, now: datetime) -> ColumnElement[bool]:
 
 
 def bump_generation(redis: redis_lib.Redis) -> None:
-    """Tell every worker the bans changed (after the commit). Without Redis the workers
-    still pick the change up within their fallback TTL."""
-    try:
-        redis.incr(GENERATION_KEY)
-    except redis_lib.RedisError:
-        log.warning("could not announce a ban change; workers see it within their TTL",
-                    exc_info=True)
+    """Tell every worker the bans changed (after the commit)."""
+    change_signal.announce(redis, GENERATION_KEY, "ban")
 
 
 def read_generation(redis: redis_lib.Redis) -> int:
     """The bans' generation (raises redis.RedisError when Redis cannot answer)."""
-    raw = redis.get(GENERATION_KEY)
-    return int(raw) if raw is not None else 0
+    return change_signal.generation(redis, GENERATION_KEY)

@@ -8,7 +8,6 @@ match against exactly the same entries.
 
 from __future__ import annotations
 
-import logging
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,9 +18,8 @@ from sqlalchemy.orm import Session
 
 from models.normalize import strip_marks
 from models.wordlists import BANNED, SUSPECT, Entry, builtin_entries, canonical_phrase
+from service import change_signal
 from service.storage import ShippedEntryOff, WordListEntry
-
-log = logging.getLogger(__name__)
 
 KINDS = (BANNED, SUSPECT)
 MAX_PHRASE_LENGTH = 200  # the column's size
@@ -202,18 +200,12 @@ def entries_for(session: Session, site_id: int | None) -> list[Entry]:
 
 
 def bump_generation(redis: redis_lib.Redis) -> None:
-    """Tell every worker the lists changed (after the commit). Without Redis the workers
-    still pick the change up when their cache expires."""
-    try:
-        redis.incr(GENERATION_KEY)
-    except redis_lib.RedisError:
-        log.warning("could not announce a word-list change; workers see it within their TTL",
-                    exc_info=True)
+    """Tell every worker the lists changed (after the commit)."""
+    change_signal.announce(redis, GENERATION_KEY, "word-list")
 
 
 def read_generation(redis: redis_lib.Redis) -> int | None:
     try:
-        raw = redis.get(GENERATION_KEY)
+        return change_signal.generation(redis, GENERATION_KEY)
     except redis_lib.RedisError:
         return None
-    return int(raw) if raw is not None else 0
