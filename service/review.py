@@ -622,13 +622,18 @@ def undo(comment_id: int):  # noqa: ANN201
         decisions.forget(comment_id)
         return _stay(comment, view, str(exc), status=exc.status)
     decisions.forget(comment_id)
-    comment = _get_visible(comment_id)
-    if _htmx():
-        flash(_("Undone: #%(id)d is back where it was.", id=comment_id), "ok")
-        response = make_response(_pane(_card_context(comment, view), view))
-        response.headers["HX-Push-Url"] = view.queue_url(comment_id)
-        return response
+    db.session().refresh(comment)  # the conditional UPDATE left the loaded copy as it was
     flash(_("Undone: #%(id)d is back where it was.", id=comment_id), "ok")
+    if _htmx() and _in_workspace():
+        # The comment comes back to the list it left: the queue page again, with it open.
+        response = make_response("", 200)
+        response.headers["HX-Redirect"] = view.queue_url(comment_id)
+        return response
+    if _htmx():
+        response = make_response(_pane(_card_context(comment, view), view))
+        response.headers["HX-Push-Url"] = url_for("review.card", comment_id=comment_id,
+                                                  **view.args())
+        return response
     return redirect(view.queue_url(comment_id), 303)
 
 

@@ -99,9 +99,13 @@ def test_undo_targets_the_decision_after_the_jump(page, ui, resources, sessions)
     assert now_open != decided
     assert page.inner_text("#toast [data-toast-text]") == f"Đã duyệt #{decided}"
     page.keyboard.press("u")
-    page.wait_for_function(
-        f"() => document.querySelector('#pane [data-comment]').dataset.comment == '{decided}'")
-    assert "Đã hoàn tác" in page.inner_text("#pane")
+    page.wait_for_url(re.compile(rf"[?&]c={decided}\b"))
+    page.wait_for_selector(f"#pane [data-comment='{decided}']")
+    assert f"Đã hoàn tác: #{decided}" in page.inner_text(".flashes")
+    # The comment is back as it was: pending, in the list it left, decidable again.
+    assert page.locator(f"ol.queue li[data-id='{decided}']").count() == 1
+    assert page.locator("#pane form[data-approve]").is_visible()
+    assert "Chờ duyệt" in page.inner_text("#pane .meta")
     with sessions() as s:
         assert s.get(Comment, decided).status == CommentStatus.pending
         assert s.get(Comment, now_open).status == CommentStatus.pending
